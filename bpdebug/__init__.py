@@ -1,0 +1,47 @@
+"""bpdebug: a step-through debugger for backpropagation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .lang import BpError
+
+__version__ = "0.1.0"
+__all__ = ["BpError", "Session", "load", "load_file", "__version__"]
+
+
+def load(text: str, filename: str | None = None, values: dict | None = None):
+    """Parse a program and return a Session positioned before the first forward step.
+
+    `values` gives leaves values from outside: it overrides a leaf's value in the program, or
+    defines a leaf the program uses without defining (`f = x * y` with values x and y)."""
+    from .engine import Session
+    from .graph import build
+    from .lang import parse_program
+
+    program = parse_program(text, filename)
+    base = Path(filename).resolve().parent if filename else Path.cwd()
+    try:
+        return Session(build(program, base, values))
+    except BpError as err:
+        raise err.located(text, filename)
+
+
+def load_file(path, values: dict | None = None) -> "Session":
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BpError(f"cannot read {path}: {err.strerror or err}", filename=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BpError(f"this is not a text file (byte {err.start} is not UTF-8); a bpdebug program "
+                      "is plain text", filename=str(path)) from None
+    return load(text, str(path), values)
+
+
+def __getattr__(name):
+    if name == "Session":
+        from .engine import Session
+        return Session
+    raise AttributeError(name)

@@ -1,0 +1,106 @@
+"""The `bpdebug` command: argument parsing and exit codes.
+
+Each subcommand is a module in this package with NAME, HELP, configure(parser) and
+main(args) -> exit code; they are found by listing the package, so adding a command touches
+no other file. Modules import their heavy parts inside main(), so `bpdebug run` never loads
+textual. Exit codes: 0 success, 1 ran and found a problem, 2 bad input or usage.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+from ..lang import BpError
+
+OK, PROBLEM, BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors: one line, exit 2
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(BAD_INPUT)
+
+
+def _commands() -> dict:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found[module.NAME] = module
+    return dict(sorted(found.items()))
+
+
+def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp program") -> None:
+    """FILE or -e EXPR, and --set NAME=VALUE, shared by every command that runs a program."""
+    parser.add_argument("file", nargs="?", help=file_help)
+    parser.add_argument("-e", "--expr", metavar="PROGRAM", help="program text instead of FILE, e.g. 'f = (x + y) * z'")
+    parser.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
+                        help="give a leaf a value (a number or a tensor such as [1, 2]); repeatable")
+
+
+def load_session(args):
+    """The Session for FILE or -e, with --set values applied."""
+    import bpdebug
+    from ..commands import parse_value
+
+    values = {}
+    for item in args.values:
+        name, eq, text = item.partition("=")
+        if not eq or not name.strip():
+            raise BpError(f"--set expects NAME=VALUE, got '{item}'")
+        try:
+            values[name.strip()] = parse_value(text)
+        except BpError as err:
+            raise BpError(f"--set {name.strip()}: {err.message}") from None
+    if args.expr is not None and args.file is not None:
+        raise BpError("give either FILE or -e PROGRAM, not both")
+    if args.expr is not None:
+        return bpdebug.load(args.expr, "<-e>", values)
+    if args.file is None:
+        raise BpError("no program: give a FILE or -e 'f = (x + y) * z'")
+    return bpdebug.load_file(args.file, values)
+
+
+def build_parser(commands: dict) -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="bpdebug", description="A step-through debugger for backpropagation.",
+                     epilog="`bpdebug FILE` is short for `bpdebug tui FILE`.")
+    parser.add_argument("--version", action="version", version=f"bpdebug {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in commands.items():
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = _commands()
+    if argv and argv[0] not in commands and argv[0] not in ("-h", "--help", "--version") and "tui" in commands:
+        argv.insert(0, "tui")  # `bpdebug FILE` and `bpdebug -e ...` open the TUI
+    parser = build_parser(commands)
+    if not argv:
+        parser.print_help()
+        return BAD_INPUT
+    args = parser.parse_args(argv)
+    try:
+        return commands[args.command].main(args)
+    except BpError as err:
+        print(str(err), file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return OK
+    except Exception as err:  # a bug in bpdebug, not the user's fault: one line, and how to see more
+        if os.environ.get("BPDEBUG_TRACEBACK"):
+            raise
+        print(f"bpdebug: internal error: {type(err).__name__}: {err}\n"
+              "this is a bug in bpdebug; run with BPDEBUG_TRACEBACK=1 to see where", file=sys.stderr)
+        return 3

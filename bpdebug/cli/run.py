@@ -1,0 +1,53 @@
+"""`bpdebug run`: both passes, then a table of every node (or JSON)."""
+from __future__ import annotations
+
+import json
+
+from . import BAD_INPUT, OK, add_program_arguments, load_session
+
+NAME = "run"
+HELP = "run the forward and backward pass and print every node's value and gradient"
+
+
+def configure(p) -> None:
+    add_program_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the final state as JSON")
+    p.add_argument("--break", dest="breaks", action="append", default=[], metavar="SPEC",
+                   help="stop at a breakpoint, as the `break` command takes it (e.g. 'backward q', "
+                        "'if isnan(value)'); repeatable")
+
+
+def main(args) -> int:
+    from ..commands import describe_event, execute
+    from ..report import nonfinite_nodes, state_dict
+
+    session = load_session(args)
+    for spec in args.breaks:
+        result = execute(session, f"break {spec}")
+        if result.error:
+            print(f"bpdebug: error: --break {spec}: {result.text}", file=__import__("sys").stderr)
+            return BAD_INPUT
+    stop = session.run()
+    if args.json:
+        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        return OK
+
+    from rich.console import Console
+
+    from ..render import node_table
+
+    console = Console(highlight=False)
+    g = session.graph
+    out = g.nodes[g.output]
+    if stop.reason == "breakpoint":
+        console.print(f"stopped at breakpoint {stop.breakpoint.id} ({stop.breakpoint.describe(g)})"
+                      + (f": {stop.detail}" if stop.detail else ""), markup=False, style="yellow")
+        console.print(describe_event(session, session.event()), markup=False)
+    console.print(node_table(session, title=f"{g.filename or 'program'}: {len(g.nodes)} nodes, "
+                                            f"output {out.name}"))
+    bad = nonfinite_nodes(g, session.values, session.grads)
+    if bad:
+        shown = ", ".join(bad[:8]) + (f" and {len(bad) - 8} more" if len(bad) > 8 else "")
+        console.print(f"non-finite values (nan or inf) at {len(bad)} node(s): {shown}",
+                      style="bold red", markup=False)
+    return OK

@@ -1,0 +1,54 @@
+"""`bpdebug script`: run debugger commands headless and print a transcript."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import BAD_INPUT, OK, add_program_arguments, load_session
+from ..lang import BpError
+
+NAME = "script"
+HELP = "run debugger commands headless and print a transcript (each command, then its result)"
+
+
+def configure(p) -> None:
+    add_program_arguments(p)
+    p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
+    p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
+                   help="a command; repeatable, run after those of --commands")
+
+
+def read_commands(args) -> list[tuple[str, str]]:
+    """[(where, command)] where `where` names the file and line, or the -c option."""
+    lines = []
+    if args.commands:
+        if args.commands == "-":
+            text, source = sys.stdin.read(), "<stdin>"
+        else:
+            try:
+                text, source = Path(args.commands).read_text(encoding="utf-8"), args.commands
+            except (OSError, UnicodeDecodeError) as err:
+                raise BpError(f"cannot read commands from {args.commands}: {getattr(err, 'strerror', None) or err}")
+        for k, line in enumerate(text.splitlines(), 1):
+            for part in line.split(";;"):  # pdb's separator for several commands on a line
+                if part.strip() and not part.strip().startswith("#"):
+                    lines.append((f"{source}:{k}", part.strip()))
+    lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))
+    if not lines:
+        raise BpError("no commands: give --commands FILE or -c CMD")
+    return lines
+
+
+def main(args) -> int:
+    from ..commands import execute
+
+    session = load_session(args)
+    for where, command in read_commands(args):
+        print(f"(bpdebug) {command}")
+        result = execute(session, command)
+        if result.text:
+            print(result.text)
+        if result.error:
+            print(f"{where}: error: {result.text}", file=sys.stderr)
+            return BAD_INPUT
+    return OK

@@ -1,0 +1,377 @@
+"""The pdb-like command language: text in, result out.
+
+Shared by the TUI's command line and `bpdebug script`. Holds no state of its own: everything
+lives in the Session. Each command is a `command_<name>` function taking (session, argument).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .conditions import Expression
+from .engine import BACKWARD, FORWARD, SPECIAL_BREAKS, Session, Stop, StepEvent
+from .graph import format_value
+from .lang import BpError, did_you_mean, parse_condition
+from .lang import ast
+
+
+@dataclass
+class Result:
+    text: str
+    stop: Stop | None = None
+    event: StepEvent | None = None
+    error: bool = False
+
+
+ALIASES = {"s": "step", "n": "next", "c": "continue", "cont": "continue", "b": "break",
+           "p": "print", "w": "where", "l": "list", "r": "back", "u": "until", "unt": "until",
+           "h": "help", "?": "help", "d": "delete", "i": "info", "run": "restart"}
+
+HELP = {
+    "step": "step [N]          (s) take N single steps (default 1), entering `def` bodies",
+    "next": "next              (n) step over a call of a `def` as one step",
+    "continue": "continue          (c) run to the next breakpoint or the end",
+    "back": "back [N]          (r) take back N steps, restoring every value and gradient",
+    "until": "until NODE        (u) run until NODE is stepped (in this pass, else the next)",
+    "break": "break [forward|backward] [NODE] [if COND]   (b) set a breakpoint; "
+             "`break nonfinite` and other named checks too",
+    "tbreak": "tbreak ...        a breakpoint that deletes itself when hit",
+    "delete": "delete [N]        delete breakpoint N (all without N)",
+    "disable": "disable N         disable breakpoint N",
+    "enable": "enable N          enable breakpoint N",
+    "watch": "watch EXPR        show EXPR at every stop, e.g. `watch grad(x)`, `watch norm(grad)`",
+    "unwatch": "unwatch N         remove watch N",
+    "print": "print NODE|EXPR   (p) a node's formula, value and gradient, or an expression",
+    "where": "where             (w) the pass, the step, the current node and the calls around it",
+    "list": "list [all]        (l) the graph as code, one node a line; `->` marks the current node",
+    "set": "set LEAF = VALUE  give a leaf a new value and recompute up to here",
+    "restart": "restart           back to before the first step (breakpoints stay)",
+    "info": "info breakpoints|watches",
+    "help": "help [COMMAND]    (h) this list",
+}
+
+
+def execute(session: Session, line: str) -> Result:
+    """Run one command line; errors come back as a Result with error=True."""
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return Result("")
+    word, _, arg = line.partition(" ")
+    name = ALIASES.get(word, word)
+    handler = globals().get(f"command_{name}")
+    if handler is None:
+        hint = did_you_mean(word, list(HELP) + list(ALIASES))
+        return Result(f"unknown command '{word}'" + (f"; {hint}" if hint else "; type `help`"), error=True)
+    try:
+        return handler(session, arg.strip())
+    except BpError as err:
+        return Result(err.message + (f" ({err.hint})" if err.hint else ""), error=True)
+
+
+# ---- moving ---------------------------------------------------------------------------------
+
+def _count(arg: str) -> int:
+    if not arg:
+        return 1
+    if not arg.isdigit() or int(arg) < 1:
+        raise BpError(f"expected a positive whole number of steps, got '{arg}'")
+    return int(arg)
+
+
+def _after_move(session: Session, stop: Stop | None = None) -> Result:
+    ev = session.event()
+    lines = []
+    if stop is not None and stop.reason == "breakpoint":
+        b = stop.breakpoint
+        lines.append(f"stopped at breakpoint {b.id} ({b.describe(session.graph)})"
+                     + (f": {stop.detail}" if stop.detail else ""))
+    if ev is not None:
+        lines.append(describe_event(session, ev))
+    else:
+        lines.append("at the start: nothing stepped yet")
+    if session.t >= session.total:
+        out = session.graph.nodes[session.graph.output]
+        lines.append(f"done: {out.name} = {format_value(session.values[out.index])}; "
+                     "every gradient is final")
+    lines.extend(f"watch {w}: {format_value(v) if not isinstance(v, str) else v}"
+                 for w, v in session.watch_values())
+    return Result("\n".join(lines), stop=stop, event=ev)
+
+
+def _at_end(session: Session) -> Result | None:
+    if session.t >= session.total:
+        return Result("the backward pass is finished; `back` or `restart` to step again")
+    return None
+
+
+def command_step(session: Session, arg: str) -> Result:
+    count = _count(arg)
+    done = _at_end(session)
+    if done:
+        return done
+    stop = session.run(limit=count)
+    return _after_move(session, stop)
+
+
+def command_next(session: Session, arg: str) -> Result:
+    done = _at_end(session)
+    if done:
+        return done
+    return _after_move(session, session.next())
+
+
+def command_continue(session: Session, arg: str) -> Result:
+    done = _at_end(session)
+    if done:
+        return done
+    return _after_move(session, session.run())
+
+
+def command_back(session: Session, arg: str) -> Result:
+    if session.t == 0:
+        return Result("at the start: nothing to take back")
+    session.back(_count(arg))
+    return _after_move(session)
+
+
+def command_until(session: Session, arg: str) -> Result:
+    if not arg:
+        raise BpError("until needs a node name: until NODE")
+    return _after_move(session, session.until(arg))
+
+
+def command_restart(session: Session, arg: str) -> Result:
+    session.restart()
+    return Result(f"restarted: {session.total} steps ahead ({session.n} forward, {session.n} backward)")
+
+
+def command_set(session: Session, arg: str) -> Result:
+    name, eq, text = arg.partition("=")
+    if not eq or not name.strip() or not text.strip():
+        raise BpError("usage: set LEAF = VALUE, e.g. set x = 3 or set v = [1, 2]")
+    session.set_leaf(name.strip(), parse_value(text))
+    return Result(f"{name.strip()} = {format_value(session.values[session.graph.index(name.strip())]) if session.t else text.strip()}"
+                  f"; recomputed {session.t} steps")
+
+
+def parse_value(text: str):
+    """A number or a tensor literal, as typed after `set x =` or `--set x=`."""
+    e = parse_condition(text)
+    stack, flat = [e], []
+    if isinstance(e, ast.Num):
+        return e.value
+    if not isinstance(e, ast.Tensor):
+        raise BpError(f"expected a number or a tensor literal such as [1, 2], got '{text.strip()}'")
+    rows = _literal(e)
+    try:
+        return np.array(rows, dtype=float)
+    except ValueError:
+        raise BpError(f"ragged tensor literal: {text.strip()}") from None
+
+
+def _literal(e):
+    out: list = []
+    stack = [(e, out)]
+    while stack:
+        node, into = stack.pop()
+        if isinstance(node, ast.Num):
+            into.append(node.value)
+        elif isinstance(node, ast.Tensor):
+            inner: list = []
+            into.append(inner)
+            stack.extend((i, inner) for i in reversed(node.items))
+        else:
+            raise BpError("a tensor literal holds numbers only")
+    return out[0]
+
+
+# ---- breakpoints and watches ------------------------------------------------------------------
+
+def _parse_break(session: Session, arg: str) -> dict:
+    spec, _, cond = arg.partition(" if ")
+    if arg.startswith("if "):
+        spec, cond = "", arg[3:]
+    words = spec.split()
+    out: dict = {"node": None, "pass_": None, "condition": cond.strip() or None, "special": None}
+    for w in words:
+        if w in (FORWARD, BACKWARD) and out["pass_"] is None:
+            out["pass_"] = w
+        elif w in SPECIAL_BREAKS and out["special"] is None:
+            out["special"] = w
+        elif out["node"] is None:
+            session.graph.index(w)  # raises with a suggestion
+            out["node"] = w
+        else:
+            raise BpError(f"unexpected '{w}': break [forward|backward] [NODE] [if COND]")
+    return out
+
+
+def _break(session: Session, arg: str, temporary: bool) -> Result:
+    b = session.add_breakpoint(temporary=temporary, **_parse_break(session, arg))
+    kind = "temporary breakpoint" if temporary else "breakpoint"
+    return Result(f"{kind} {b.id}: {b.describe(session.graph)}")
+
+
+def command_break(session: Session, arg: str) -> Result:
+    if not arg:
+        return command_info(session, "breakpoints")
+    return _break(session, arg, False)
+
+
+def command_tbreak(session: Session, arg: str) -> Result:
+    return _break(session, arg, True)
+
+
+def _bp_number(arg: str) -> int:
+    if not arg.isdigit():
+        raise BpError(f"expected a breakpoint number, got '{arg}'")
+    return int(arg)
+
+
+def command_delete(session: Session, arg: str) -> Result:
+    if not arg:
+        n = len(session.breakpoints)
+        session.breakpoints.clear()
+        return Result(f"deleted {n} breakpoint(s)")
+    session.delete_breakpoint(_bp_number(arg))
+    return Result(f"deleted breakpoint {arg}")
+
+
+def command_disable(session: Session, arg: str) -> Result:
+    session.breakpoint(_bp_number(arg)).enabled = False
+    return Result(f"disabled breakpoint {arg}")
+
+
+def command_enable(session: Session, arg: str) -> Result:
+    session.breakpoint(_bp_number(arg)).enabled = True
+    return Result(f"enabled breakpoint {arg}")
+
+
+def command_watch(session: Session, arg: str) -> Result:
+    if not arg:
+        return command_info(session, "watches")
+    w = session.add_watch(arg)
+    value = dict(session.watch_values()).get(w.text)
+    return Result(f"watch {len(session.watches)}: {w.text} = {format_value(value) if not isinstance(value, str) else value}")
+
+
+def command_unwatch(session: Session, arg: str) -> Result:
+    n = _bp_number(arg)
+    if not 1 <= n <= len(session.watches):
+        raise BpError(f"no watch number {n}")
+    w = session.watches.pop(n - 1)
+    return Result(f"removed watch {n}: {w.text}")
+
+
+def command_info(session: Session, arg: str) -> Result:
+    what = arg.split()[0] if arg else ""
+    if "breakpoints".startswith(what) and what:
+        if not session.breakpoints:
+            return Result("no breakpoints")
+        rows = [f"{b.id:>3}  {'on ' if b.enabled else 'off'}  {'temp' if b.temporary else 'keep'}  "
+                f"hits {b.hits:<4} {b.describe(session.graph)}" for b in session.breakpoints]
+        return Result("  id  state keep  hits  where\n" + "\n".join(rows))
+    if "watches".startswith(what) and what:
+        if not session.watches:
+            return Result("no watches")
+        return Result("\n".join(f"{k}: {w} = {format_value(v) if not isinstance(v, str) else v}"
+                                for k, (w, v) in enumerate(session.watch_values(), 1)))
+    raise BpError("usage: info breakpoints | info watches")
+
+
+# ---- looking ---------------------------------------------------------------------------------
+
+def command_print(session: Session, arg: str) -> Result:
+    if not arg:
+        if session.current is None:
+            return Result("nothing stepped yet")
+        arg = session.graph.nodes[session.current].name
+    if arg in session.graph.names:
+        return Result(describe_node(session, session.graph.index(arg)))
+    value = Expression(arg, session.graph.names).evaluate(session.lookup)
+    return Result(f"{arg} = {_full(value)}")
+
+
+def command_where(session: Session, arg: str) -> Result:
+    g = session.graph
+    lines = [f"{session.pass_} pass, {session.t} of {session.total} steps taken"]
+    if session.current is not None:
+        node = g.nodes[session.current]
+        lines.append(f"current: {g.formula(node)}   (line {node.span.line})" if node.span
+                     else f"current: {g.formula(node)}")
+        for c in g.calls:
+            if c.start <= node.index <= c.end:
+                lines.append(f"  inside {c.op}({', '.join(c.args)})")
+    if session.upcoming is not None:
+        nxt = session.upcoming
+        lines.append(f"next: {session.pass_at(session.t)} {g.nodes[nxt].name}")
+    return Result("\n".join(lines))
+
+
+def command_list(session: Session, arg: str) -> Result:
+    g = session.graph
+    cur = session.current
+    lo, hi = 0, len(g.nodes)
+    if arg != "all" and len(g.nodes) > 50:
+        centre = cur if cur is not None else 0
+        lo, hi = max(0, centre - 10), min(len(g.nodes), centre + 11)
+    lines = [("-> " if i == cur else "   ") + g.line(g.nodes[i]) for i in range(lo, hi)]
+    if hi - lo < len(g.nodes):
+        lines.append(f"   ... {len(g.nodes)} nodes in all; `list all` shows every one")
+    return Result("\n".join(lines))
+
+
+def command_help(session: Session, arg: str) -> Result:
+    if arg:
+        name = ALIASES.get(arg, arg)
+        if name not in HELP:
+            raise BpError(f"no command '{arg}'", hint=did_you_mean(arg, HELP))
+        return Result(HELP[name])
+    return Result("\n".join(HELP.values()))
+
+
+# ---- text ------------------------------------------------------------------------------------
+
+def _full(x) -> str:
+    if x is None:
+        return "—"
+    if np.ndim(x) == 0:
+        return format_value(x)
+    return np.array2string(np.asarray(x), precision=6, threshold=200)
+
+
+def describe_node(session: Session, i: int) -> str:
+    g = session.graph
+    node = g.nodes[i]
+    lines = [g.formula(node), f"  op {g.op_label(node)}, shape {node.shape}"]
+    lines.append(f"  value: {_full(session.values[i])}")
+    grad = session.grads[i]
+    lines.append(f"  grad:  {_full(grad)}" + ("" if session.t > session.n or grad is None else " (seed)"))
+    received = session.received(i)
+    if received:
+        lines.append("  received: " + ", ".join(f"from {n} {format_value(c)}" for n, c in received))
+    return "\n".join(lines)
+
+
+def describe_event(session: Session, ev: StepEvent) -> str:
+    head = f"[{ev.pass_} {ev.step + 1}/{ev.total}] {ev.formula}"
+    lines = [head]
+    if ev.pass_ == FORWARD:
+        if ev.inputs:
+            lines.append("  " + ", ".join(f"{n} = {format_value(v)}" for n, v in ev.inputs))
+            lines.append(f"  {ev.node.name} = {format_value(ev.value)}")
+        return "\n".join(lines)
+    lines.append(f"  upstream dL/d{ev.node.name} = {format_value(ev.upstream)}")
+    for t in ev.terms:
+        if t.contribution is None:
+            continue
+        local = f" = {format_value(t.local)}" if t.local is not None else ""
+        lines.append(f"  {t.derivative}{local};  contribution {format_value(t.contribution)}"
+                     f"  ->  dL/d{t.input} = {format_value(t.accumulated)}")
+    if not ev.node.inputs:
+        received = session.received(ev.node.index)
+        lines.append(f"  dL/d{ev.node.name} = {format_value(ev.upstream)}"
+                     + (" (" + ", ".join(f"from {n} {format_value(c)}" for n, c in received) + ")"
+                        if len(received) > 1 else ""))
+    return "\n".join(lines)

@@ -1,0 +1,402 @@
+"""The Session: walks the forward pass then the backward pass one node at a time.
+
+Like `bdb.Bdb`, it owns position, stepping, breakpoints and watches and knows nothing of any
+front end: it imports neither textual nor rich. A step costs O(1) in the size of the graph;
+`run()` with no breakpoint in the way is the kernel's tight loop, and event objects are built
+only for the steps someone asks about.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .conditions import Expression
+from .graph import Graph, Node
+from .kernel import Kernel, seed_gradient
+from .lang import BpError
+
+FORWARD, BACKWARD, DONE = "forward", "backward", "done"
+
+
+@dataclass
+class Term:
+    """What one input of a node gets in the backward pass."""
+
+    input: str
+    derivative: str          # "d(q*z)/dq = z"
+    local: object            # the local derivative's value (elementwise ops), else None
+    contribution: object     # upstream x local, summed back to the input's shape
+    accumulated: object      # the input's gradient after this step
+
+
+@dataclass
+class StepEvent:
+    step: int                # 0-based index of the step just taken
+    total: int
+    pass_: str
+    node: Node
+    formula: str
+    inputs: list             # [(name, value)]
+    value: object
+    upstream: object = None  # dL/d(node), backward only
+    terms: list = field(default_factory=list)
+
+
+@dataclass
+class Stop:
+    reason: str              # "end", "breakpoint", "limit" (the steps asked for were taken), "until"
+    step: int                # steps taken so far
+    breakpoint: "Breakpoint | None" = None
+    event: StepEvent | None = None
+    detail: str = ""
+
+
+@dataclass
+class Breakpoint:
+    id: int
+    node: int | None = None          # None: any node
+    pass_: str | None = None         # None: both passes
+    condition: Expression | None = None
+    temporary: bool = False
+    enabled: bool = True
+    hits: int = 0
+    special: str | None = None       # a named check such as "nonfinite"
+    label: str = ""
+
+    def describe(self, graph: Graph) -> str:
+        parts = [self.special or ""]
+        parts.append(self.pass_ or "")
+        parts.append(graph.nodes[self.node].name if self.node is not None else "")
+        if self.condition is not None:
+            parts.append(f"if {self.condition.text}")
+        return " ".join(p for p in parts if p) or "every step"
+
+
+# Named breakpoint checks: name -> test(session, step) -> reason or "". Other modules (the
+# gradient checker) register theirs here, so the engine stays unaware of them.
+SPECIAL_BREAKS: dict[str, Callable] = {}
+
+
+class Session:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.kernel = Kernel(graph)
+        self.n = len(graph.nodes)
+        self.total = 2 * self.n
+        self.breakpoints: list[Breakpoint] = []
+        self.watches: list[Expression] = []
+        self._next_bp = 1
+        self.restart()
+
+    # ---- position -------------------------------------------------------------------------
+    def restart(self) -> None:
+        self.t = 0                      # steps taken
+        self.values: list = [None] * self.n
+        self.grads: list = [None] * self.n
+        out = self.graph.output
+        self.grads[out] = seed_gradient(self.graph.nodes[out].shape)
+        self._undo: list = []           # one entry per backward step taken
+
+    @property
+    def pass_(self) -> str:
+        return FORWARD if self.t < self.n else BACKWARD if self.t < self.total else DONE
+
+    def node_at(self, step: int) -> int:
+        """The node executed by step `step` (0-based)."""
+        return step if step < self.n else self.total - 1 - step
+
+    def pass_at(self, step: int) -> str:
+        return FORWARD if step < self.n else BACKWARD
+
+    @property
+    def current(self) -> int | None:
+        """The node of the step just taken (None before the first step)."""
+        return self.node_at(self.t - 1) if self.t else None
+
+    @property
+    def upcoming(self) -> int | None:
+        return self.node_at(self.t) if self.t < self.total else None
+
+    # ---- reading state --------------------------------------------------------------------
+    def value(self, name: str):
+        return _plain(self.values[self.graph.index(name)])
+
+    def grad(self, name: str):
+        i = self.graph.index(name)
+        g = self.grads[i]
+        if g is None:
+            g = np.zeros(self.graph.nodes[i].shape)
+        return _plain(g)
+
+    def received(self, i: int) -> list:
+        """[(consumer name, contribution)] for the contributions node i has received so far."""
+        done_below = self.total - self.t  # backward steps taken cover nodes >= this index
+        out = []
+        for c in self.graph.consumers[i]:
+            if c >= done_below and self.t > self.n:
+                cs = self.kernel.contributions(self.values, self.grads, c)
+                for k, j in enumerate(self.graph.nodes[c].inputs):
+                    if j == i and cs[k] is not None:
+                        out.append((self.graph.nodes[c].name, _plain(cs[k])))
+        return out
+
+    def event(self, step: int | None = None) -> StepEvent | None:
+        """What the given step (default: the last one taken) did, read from the current state."""
+        step = self.t - 1 if step is None else step
+        if step < 0 or step >= self.t:
+            return None
+        i = self.node_at(step)
+        g = self.graph
+        node = g.nodes[i]
+        ev = StepEvent(step, self.total, self.pass_at(step), node, g.formula(node),
+                       [(g.nodes[j].name, _plain(self.values[j])) for j in node.inputs],
+                       _plain(self.values[i]))
+        if ev.pass_ == BACKWARD:
+            ev.upstream = _plain(self.grads[i])
+            ev.terms = self._terms(i)
+        return ev
+
+    def _terms(self, i: int) -> list:
+        g, node = self.graph, self.graph.nodes[i]
+        cs = self.kernel.contributions(self.values, self.grads, i)
+        locals_ = self.local_derivatives(i)
+        out_text = node.op.formula.format(*(g.nodes[j].name for j in node.inputs)) if node.kind == "op" else ""
+        terms = []
+        for k, j in enumerate(node.inputs):
+            name = g.nodes[j].name
+            text = node.op.local[k].format(*(g.nodes[x].name for x in node.inputs)) if k < len(node.op.local) else "?"
+            terms.append(Term(name, f"d({out_text})/d{name} = {text}", locals_[k],
+                              _plain(cs[k]) if g.nodes[j].needs_grad else None,
+                              _plain(self.grads[j]) if g.nodes[j].needs_grad else None))
+        return terms
+
+    def local_derivatives(self, i: int) -> list:
+        """Local derivative values d(node)/d(input), where they are elementwise (else None)."""
+        node = self.graph.nodes[i]
+        if node.kind != "op" or self.values[i] is None:
+            return [None] * len(node.inputs)
+        elementwise = node.op.elementwise or node.op.name == "return" or node.shape == ()
+        if not elementwise or not all(self.graph.nodes[j].shape == node.shape for j in node.inputs):
+            if not (node.shape == () and all(self.graph.nodes[j].shape == () for j in node.inputs)):
+                return [None] * len(node.inputs)
+        ones = seed_gradient(node.shape)
+        with np.errstate(all="ignore"):
+            return [_plain(c) for c in self.kernel.vjp[i](ones, self.values[i], *(self.values[j] for j in node.inputs))]
+
+    def nonfinite(self, i: int) -> bool:
+        v, g = self.values[i], self.grads[i]
+        return (v is not None and not np.all(np.isfinite(v))) or (g is not None and not np.all(np.isfinite(g)))
+
+    # ---- moving ---------------------------------------------------------------------------
+    def _advance(self, steps: int) -> None:
+        """Take `steps` steps with no checks: the tight loop."""
+        with np.errstate(all="ignore"):
+            while steps > 0 and self.t < self.total:
+                if self.t < self.n:
+                    stop = min(self.n, self.t + steps)
+                    self.kernel.forward(self.values, self.t, stop)
+                else:
+                    hi = self.total - self.t                  # next backward node is hi - 1
+                    lo = max(0, hi - steps)
+                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo)
+                    stop = self.total - lo
+                steps -= stop - self.t
+                self.t = stop
+
+    def step(self, count: int = 1) -> StepEvent | None:
+        """Take `count` single steps, stopping early at a breakpoint; the last step's event."""
+        if self.t >= self.total:
+            return None
+        self.run(limit=count)
+        return self.event()
+
+    def run(self, limit: int | None = None) -> Stop:
+        """Continue until a breakpoint, the end of the backward pass, or `limit` steps."""
+        end = self.total if limit is None else min(self.total, self.t + limit)
+        checks = [b for b in self.breakpoints if b.enabled]
+        if not checks:
+            self._advance(end - self.t)
+            return self._stopped("end" if self.t >= self.total else "limit")
+        node_bps = {FORWARD: {}, BACKWARD: {}}
+        anywhere = {FORWARD: [], BACKWARD: []}
+        for b in checks:
+            for p in ((b.pass_,) if b.pass_ else (FORWARD, BACKWARD)):
+                if b.node is None:
+                    anywhere[p].append(b)
+                else:
+                    node_bps[p].setdefault(b.node, []).append(b)
+        while self.t < end:
+            p = self.pass_
+            nb, ab = node_bps[p], anywhere[p]
+            if not ab:
+                # Jump to the next step whose node has a breakpoint: a set look-up per step.
+                target = self._next_marked(nb, end)
+                if target > self.t:
+                    self._advance(target - self.t)
+                    continue
+            self._advance(1)
+            hit = self._hit(nb.get(self.current, ()) + ab if nb else ab)
+            if hit is not None:
+                return hit
+        return self._stopped("end" if self.t >= self.total else "limit")
+
+    def _next_marked(self, marked: dict, end: int) -> int:
+        """The step count just before the next step in this pass whose node is in `marked`."""
+        t = self.t
+        if t < self.n:
+            stop = min(end, self.n)
+            while t < stop and t not in marked:
+                t += 1
+        else:
+            stop = min(end, self.total)
+            total = self.total - 1
+            while t < stop and (total - t) not in marked:
+                t += 1
+        return t
+
+    def _hit(self, candidates) -> Stop | None:
+        for b in candidates:
+            reason = self._test(b)
+            if reason:
+                b.hits += 1
+                if b.temporary:
+                    self.breakpoints.remove(b)
+                return self._stopped("breakpoint", b, reason if isinstance(reason, str) else "")
+        return None
+
+    def _test(self, b: Breakpoint):
+        if b.special:
+            return SPECIAL_BREAKS[b.special](self, self.t - 1)
+        if b.condition is not None:
+            return b.condition.holds(self.lookup)
+        return True
+
+    def _stopped(self, reason: str, bp: Breakpoint | None = None, detail: str = "") -> Stop:
+        return Stop(reason, self.t, bp, self.event() if self.t else None, detail)
+
+    def lookup(self, var: str, name: str | None = None):
+        """Variables of conditions and watches: value/grad/upstream of the current node or a named one."""
+        if name is not None:
+            i = self.graph.index(name)
+            return self.values[i] if var == "value" else self.grads[i]
+        i = self.current
+        if var == "step":
+            return self.t
+        if i is None:
+            return None
+        if var == "value":
+            return self.values[i]
+        if var == "upstream":
+            return self.grads[i] if self.pass_at(self.t - 1) == BACKWARD else None
+        return self.grads[i]
+
+    def next(self) -> Stop | None:
+        """Step over a call of a `def`: its whole body is one step (breakpoints inside still stop)."""
+        if self.t >= self.total:
+            return None
+        i = self.upcoming
+        calls = self.graph.calls
+        span = 1
+        if self.pass_ == FORWARD:
+            outer = [c for c in calls if c.start == i]
+            if outer:
+                span = max(c.end for c in outer) - i + 1
+        else:
+            outer = [c for c in calls if c.end == i]
+            if outer:
+                span = i - min(c.start for c in outer) + 1
+        return self.run(limit=span)
+
+    def until(self, name: str) -> Stop:
+        """Continue until the next step that executes node `name` (or a breakpoint)."""
+        target = self.graph.index(name)
+        for step in (target, self.total - 1 - target):
+            if step >= self.t:
+                stop = self.run(limit=step + 1 - self.t)
+                if stop.reason == "limit":
+                    stop.reason = "until"
+                return stop
+        raise BpError(f"'{name}' has already been stepped in both passes; use back or restart")
+
+    def back(self, count: int = 1) -> StepEvent | None:
+        """Take back `count` steps, restoring values and gradients exactly."""
+        for _ in range(min(count, self.t)):
+            self.t -= 1
+            i = self.node_at(self.t)
+            if self.t < self.n:
+                self.values[i] = None
+            else:
+                self.kernel.undo_backward(self.grads, i, self._undo.pop())
+        return self.event()
+
+    def goto(self, step: int) -> None:
+        """Put the session at `step` steps taken, ignoring breakpoints."""
+        step = max(0, min(step, self.total))
+        if step < self.t:
+            self.back(self.t - step)
+        else:
+            self._advance(step - self.t)
+
+    def set_leaf(self, name: str, value) -> None:
+        """Give a leaf a new value and recompute up to the current position."""
+        node = self.graph.node(name)
+        if not node.is_leaf:
+            raise BpError(f"'{name}' is computed ({self.graph.formula(node)}); only leaves can be set")
+        value = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+        if np.shape(value) != node.shape:
+            raise BpError(f"'{name}' has shape {node.shape}; the new value has shape {np.shape(value)}")
+        node.value = value
+        self.kernel.consts[node.index] = value
+        t = self.t
+        self.restart()
+        self._advance(t)
+
+    # ---- breakpoints and watches -----------------------------------------------------------
+    def add_breakpoint(self, node: str | None = None, pass_: str | None = None,
+                       condition: str | None = None, temporary: bool = False,
+                       special: str | None = None) -> Breakpoint:
+        if special is not None and special not in SPECIAL_BREAKS:
+            raise BpError(f"unknown breakpoint kind '{special}'")
+        index = self.graph.index(node) if node is not None else None
+        cond = Expression(condition, self.graph.names) if condition else None
+        b = Breakpoint(self._next_bp, index, pass_, cond, temporary, special=special)
+        self._next_bp += 1
+        self.breakpoints.append(b)
+        return b
+
+    def breakpoint(self, number: int) -> Breakpoint:
+        for b in self.breakpoints:
+            if b.id == number:
+                return b
+        raise BpError(f"no breakpoint number {number}")
+
+    def delete_breakpoint(self, number: int) -> None:
+        self.breakpoints.remove(self.breakpoint(number))
+
+    def add_watch(self, text: str) -> Expression:
+        w = Expression(text, self.graph.names)
+        self.watches.append(w)
+        return w
+
+    def watch_values(self) -> list:
+        """[(text, value or error text)] for each watch, at the current position."""
+        out = []
+        for w in self.watches:
+            try:
+                out.append((w.text, _plain(w.evaluate(self.lookup))))
+            except (ValueError, TypeError) as err:
+                out.append((w.text, f"error: {err}"))
+        return out
+
+
+def _plain(x):
+    """Floats for scalars, numpy arrays for tensors, None stays None."""
+    if x is None or isinstance(x, (float, bool)):
+        return x
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if np.ndim(x) == 0:
+        return float(x)
+    return np.asarray(x)

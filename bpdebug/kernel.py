@@ -1,0 +1,119 @@
+"""The inner loops: a graph compiled to flat lists, and forward/backward over a range of nodes.
+
+The Session steps through these one node at a time; `continue` and custom ops run them in a
+tight loop. Scalar nodes get the op table's float functions, tensor nodes the numpy ones,
+chosen once here so the loops never test types.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .graph import Graph
+from .ops import scalar_forward, scalar_vjp
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum a broadcast gradient back to the shape of the input it belongs to."""
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g if shape else float(g)
+
+
+def _summed_back(vjp, shapes):
+    def summed(*args):
+        return tuple(unbroadcast(c, s) for c, s in zip(vjp(*args), shapes))
+    return summed
+
+
+def seed_gradient(shape: tuple):
+    return 1.0 if shape == () else np.ones(shape)
+
+
+class Kernel:
+    def __init__(self, graph: Graph):
+        nodes = graph.nodes
+        self.graph = graph
+        self.ins = [n.inputs for n in nodes]
+        self.consts = [n.value if n.kind != "op" else None for n in nodes]
+        self.fwd = []
+        self.vjp = []
+        # per node: (position, input index) for the inputs whose gradient anybody needs
+        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if nodes[j].needs_grad)
+                        for n in nodes]
+        for n in nodes:
+            if n.kind != "op":
+                self.fwd.append(None)
+                self.vjp.append(None)
+                continue
+            shapes = [nodes[j].shape for j in n.inputs]
+            scalar = n.shape == () and all(s == () for s in shapes)
+            f = scalar_forward(n.op) if scalar else n.op.f
+            v = scalar_vjp(n.op) if scalar else n.op.vjp
+            if n.attrs:
+                f, v = partial(f, **n.attrs), partial(v, **n.attrs)
+            if not scalar and n.op.elementwise and any(s != n.shape for s in shapes):
+                v = _summed_back(v, shapes)
+            self.fwd.append(f)
+            self.vjp.append(v)
+
+    def forward(self, vals: list, start: int, stop: int) -> None:
+        fwd, ins, consts = self.fwd, self.ins, self.consts
+        for i in range(start, stop):
+            f = fwd[i]
+            a = ins[i]
+            if f is None:
+                vals[i] = consts[i]
+            elif len(a) == 2:
+                vals[i] = f(vals[a[0]], vals[a[1]])
+            elif len(a) == 1:
+                vals[i] = f(vals[a[0]])
+            else:
+                vals[i] = f(*[vals[j] for j in a])
+
+    def backward(self, vals: list, grads: list, start: int, stop: int, undo: list | None) -> None:
+        """Backward steps for nodes stop-1 down to start. `undo` gets, per step, the gradients
+        the step overwrote (or None), so a step can be taken back exactly."""
+        vjp, ins, targets = self.vjp, self.ins, self.targets
+        record = undo.append if undo is not None else None
+        for i in range(stop - 1, start - 1, -1):
+            g = grads[i]
+            tg = targets[i]
+            if g is None or not tg:
+                if record:
+                    record(None)
+                continue
+            a = ins[i]
+            if len(a) == 2:
+                cs = vjp[i](g, vals[i], vals[a[0]], vals[a[1]])
+            elif len(a) == 1:
+                cs = vjp[i](g, vals[i], vals[a[0]])
+            else:
+                cs = vjp[i](g, vals[i], *[vals[j] for j in a])
+            if record:
+                record(tuple([grads[j] for _, j in tg]))
+            for k, j in tg:
+                old = grads[j]
+                grads[j] = cs[k] if old is None else old + cs[k]
+
+    def undo_backward(self, grads: list, i: int, saved) -> None:
+        """Put back the gradients that the backward step of node i overwrote."""
+        if saved is None:
+            return
+        for (_, j), old in reversed(list(zip(self.targets[i], saved))):
+            grads[j] = old
+
+    def contributions(self, vals: list, grads: list, i: int) -> tuple:
+        """What the backward step of node i sends to each of its inputs (recomputed, exactly)."""
+        ins_vals = [vals[j] for j in self.ins[i]]
+        g = grads[i]
+        if g is None or self.vjp[i] is None:
+            return tuple(None for _ in ins_vals)
+        return tuple(self.vjp[i](g, vals[i], *ins_vals))

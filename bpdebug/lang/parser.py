@@ -1,0 +1,237 @@
+"""Parsing .bp text (and breakpoint conditions) with the Lark grammar in grammars/."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .errors import BpError, Span
+
+_HERE = Path(__file__).resolve().parent.parent
+
+
+def grammar_path() -> Path:
+    """The grammar inside an installed wheel, or at the top of a source checkout."""
+    for candidate in (_HERE / "grammars" / "bpdebug.lark", _HERE.parent / "grammars" / "bpdebug.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("bpdebug.lark not found beside the package or in the checkout")
+
+
+class _BracketNewlines:
+    """Post-lexer: a newline inside (), [] continues the statement instead of ending it."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        depth = 0
+        for tok in stream:
+            if tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            elif tok.type == "_NL" and depth:
+                continue
+            yield tok
+
+
+def _span(x) -> Span:
+    if isinstance(x, Token):
+        return Span(x.line, x.column, x.end_line, x.end_column)
+    return x.span
+
+
+def _over(first, last) -> Span:
+    a, b = _span(first), _span(last)
+    return Span(a.line, a.column, b.end_line, b.end_column)
+
+
+_VALUE_TOKENS = ("NAME", "NUMBER", "STRING", "COMPARE")
+
+
+def _values(items) -> list:
+    """The children that carry meaning; punctuation and keywords dropped."""
+    return [i for i in items if not (isinstance(i, Token) and i.type not in _VALUE_TOKENS)]
+
+
+@v_args(inline=True)
+class _ToAst(Transformer):
+    """Builds the AST while the LALR parser reduces (keep_all_tokens gives exact spans)."""
+
+    def number(self, tok):
+        return ast.Num(float(tok), _span(tok))
+
+    def string(self, tok):
+        return ast.Str(str(tok)[1:-1], _span(tok))
+
+    def name(self, tok):
+        return ast.Name(str(tok), _span(tok))
+
+    def tensor(self, *items):
+        return ast.Tensor(tuple(_values(items)), _over(items[0], items[-1]))
+
+    def paren(self, lpar, expr, rpar):
+        return expr
+
+    def pos(self, plus, operand):
+        return operand
+
+    def neg(self, minus, operand):
+        span = _over(minus, operand)
+        if isinstance(operand, ast.Num):  # fold `-2` so literals stay literals
+            return ast.Num(-operand.value, span)
+        return ast.Unary("neg", operand, span)
+
+    def not_(self, keyword, operand):
+        return ast.Unary("not", operand, _over(keyword, operand))
+
+    def _binary(op):
+        def build(self, left, token, right):
+            return ast.Binary(op, left, right, _over(left, right))
+        return build
+
+    add, sub, mul, div = _binary("add"), _binary("sub"), _binary("mul"), _binary("div")
+    matmul, pow, or_, and_ = _binary("matmul"), _binary("pow"), _binary("or"), _binary("and")
+
+    def compare(self, left, op, right):
+        return ast.Binary(str(op), left, right, _over(left, right))
+
+    def kwarg(self, name, eq, value):
+        return ("kwarg", str(name), value, _span(name))
+
+    def call(self, func, *rest):
+        args = _values(rest)
+        positional = tuple(a for a in args if not (isinstance(a, tuple) and a[:1] == ("kwarg",)))
+        kwargs = tuple(a[1:] for a in args if isinstance(a, tuple) and a[:1] == ("kwarg",))
+        return ast.Call(str(func), positional, kwargs, _over(func, rest[-1]), _span(func))
+
+    def _assign(kind):
+        def build(self, *items):
+            name, expr = _values(items)
+            return ast.Assign(str(name), expr, kind, _over(items[0], expr), _span(name))
+        return build
+
+    assign, param, loss, data = _assign(""), _assign("param"), _assign("loss"), _assign("data")
+
+    def output(self, keyword, name):
+        return ast.Output(str(name), _span(name))
+
+    def def_(self, *items):
+        name, *params, body = _values(items)
+        return ast.Def(str(name), tuple(str(p) for p in params), body, _over(items[0], body))
+
+    def grad(self, *items):
+        op, wrt, expr = _values(items)
+        return ast.Grad(str(op), str(wrt), expr, _over(items[0], expr), _span(wrt))
+
+    def layer(self, keyword, name, eq, call):
+        return ast.Layer(str(name), call, _over(keyword, call))
+
+    def program(self, *items):
+        return tuple(i for i in items if not isinstance(i, Token))
+
+    def condition(self, expr):
+        return expr
+
+
+# `def` is a Python keyword; Lark looks the rule up by its grammar name.
+setattr(_ToAst, "def", _ToAst.def_)
+
+
+@lru_cache(maxsize=None)
+def _lark() -> Lark:
+    # The transformer runs inside the LALR parser as each rule is reduced: no parse tree is
+    # built and nothing recurses, however deep the input nests.
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+                start=["program", "condition"], postlex=_BracketNewlines(),
+                keep_all_tokens=True, maybe_placeholders=False, transformer=_ToAst())
+
+_TOKEN_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "end of line",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
+    "SEMICOLON": "';'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'",
+    "CIRCUMFLEX": "'^'", "AT": "'@'", "COMPARE": "a comparison", "$END": "end of input",
+}
+
+
+def _describe(tokens) -> str:
+    tokens = set(tokens)
+    expression = {"NAME", "NUMBER"} <= tokens
+    if expression:  # the start of an expression: say so instead of listing its first tokens
+        tokens -= {"NAME", "NUMBER", "STRING", "LPAR", "LSQB", "MINUS", "PLUS", "NOT"}
+    words = sorted({_TOKEN_WORDS.get(t, repr(t.lower()) if t.isalpha() else t) for t in tokens
+                    if not t.startswith("__")})
+    if expression:
+        words = ["an expression"] + words
+    if not words:
+        return "something else"
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
+
+
+def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> BpError:
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        shown = repr(ch) if ch.isprintable() else f"character {ord(ch):#x}"
+        msg = f"unexpected {shown}; expected {_describe(err.allowed)}"
+        span = Span(err.line, err.column, err.line, err.column + 1)
+    elif isinstance(err, UnexpectedToken):
+        tok = err.token
+        got = "end of input" if tok.type == "$END" else (
+            "end of line" if tok.type == "_NL" else repr(str(tok)))
+        msg = f"unexpected {got}; expected {_describe(err.expected)}"
+        line = getattr(tok, "line", None) or err.line
+        col = getattr(tok, "column", None) or err.column
+        if tok.type in ("$END", "_NL") or line is None or line < 1:
+            line, col = _end_of_content(text, tok)
+        span = Span(line, col, line, col + max(1, len(str(tok)) if tok.type not in ("_NL", "$END") else 1))
+    else:  # UnexpectedEOF
+        line, col = _end_of_content(text, None)
+        msg = f"unexpected end of input; expected {_describe(getattr(err, 'expected', []))}"
+        span = Span(line, col, line, col + 1)
+    return BpError(msg, span, text, filename)
+
+
+def _end_of_content(text: str, tok) -> tuple[int, int]:
+    """Point at the end of the last non-blank text before the newline/EOF that surprised us."""
+    if tok is not None and tok.type == "_NL" and getattr(tok, "line", None):
+        line = tok.line
+        lines = text.splitlines()
+        return line, len(lines[line - 1]) + 1 if line <= len(lines) else 1
+    lines = text.rstrip().splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+def _check_text(text: str, filename: str | None) -> None:
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise BpError("this looks like a binary file (it contains a NUL byte), not a bpdebug program",
+                      Span(line, 1), None, filename)
+
+
+def parse_program(text: str, filename: str | None = None) -> ast.Program:
+    """Parse a whole program. Raises BpError on bad input, never anything else."""
+    _check_text(text, filename)
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise BpError("the program is empty: write at least one assignment, such as `f = x * y`",
+                      None, text, filename)
+    try:
+        tree = _lark().parse(text, start="program")
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, filename) from None
+    return ast.Program(tree, text, filename)
+
+
+def parse_condition(text: str):
+    """Parse a breakpoint condition or watch expression into an AST expression."""
+    _check_text(text, None)
+    if not text.strip():
+        raise BpError("expected an expression", Span(1, 1), text)
+    try:
+        return _lark().parse(text, start="condition")
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, None) from None

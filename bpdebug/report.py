@@ -1,0 +1,55 @@
+"""Plain-data views of a session's state, shared by `run --json`, traces and the transcript."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .graph import Graph, format_value
+
+
+def json_value(x):
+    """Numbers or nested lists; nan and infinities as the strings "nan", "inf", "-inf"."""
+    if x is None:
+        return None
+    if np.ndim(x) == 0:
+        f = float(x)
+        return f if math.isfinite(f) else ("nan" if math.isnan(f) else ("inf" if f > 0 else "-inf"))
+    arr = np.asarray(x, dtype=float)
+    if np.all(np.isfinite(arr)):
+        return arr.tolist()
+    return np.vectorize(json_value, otypes=[object])(arr).tolist()
+
+
+def state_dict(graph: Graph, values: list, grads: list) -> dict:
+    """{"output", "value", "nodes": [{"name", "op", "inputs", "shape", "value", "grad"}]}."""
+    out = graph.nodes[graph.output]
+    nodes = []
+    for node in graph.nodes:
+        g = grads[node.index]
+        if g is None and node.needs_grad and values[node.index] is not None:
+            g = np.zeros(node.shape) if node.shape else 0.0
+        nodes.append({
+            "name": node.name,
+            "op": graph.op_label(node),
+            "inputs": [graph.nodes[j].name for j in node.inputs],
+            "shape": list(node.shape),
+            "value": json_value(values[node.index]),
+            "grad": json_value(g),
+        })
+    return {"output": out.name, "value": json_value(values[out.index]), "nodes": nodes}
+
+
+def nonfinite_nodes(graph: Graph, values: list, grads: list) -> list:
+    """Names of nodes whose value or gradient holds nan or inf."""
+    bad = []
+    for node in graph.nodes:
+        for x in (values[node.index], grads[node.index]):
+            if x is not None and not np.all(np.isfinite(x)):
+                bad.append(node.name)
+                break
+    return bad
+
+
+def short(x) -> str:
+    return format_value(x)
