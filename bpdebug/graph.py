@@ -347,6 +347,8 @@ class _Builder:
                                  did_you_mean(key, op.attrs))
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
+        if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
+            return self.call_def(e, args, root_name)  # names its return node after the body's
         name = root_name or self.fresh()
         if isinstance(e, ast.Unary):
             if e.op != "neg":
@@ -372,7 +374,7 @@ class _Builder:
         raise self.error("expected a whole number or a list of them, such as axis=0", e.span)
 
     # ---- user ops -------------------------------------------------------------------------
-    def call_def(self, e: ast.Call, args: list[int], name: str) -> int:
+    def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
         d = self.defs[e.func]
         if d.grads:
             from .custom import custom_op
@@ -386,7 +388,7 @@ class _Builder:
         self.call_stack.append(call_index)
         env = dict(zip(d.node.params, args), __def__=e.func)
         body = self.expr(d.node.body, None, env)
-        ret = self.add(name, OPS["return"], (body,), span=e.span)
+        ret = self.add(name or self.fresh(), OPS["return"], (body,), span=e.span)
         self.call_stack.pop()
         self.calls[call_index] = InlineCall(e.func, self.calls[call_index].start, ret, arg_names)
         return ret
