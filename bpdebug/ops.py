@@ -34,10 +34,12 @@ class Op:
     custom: object = field(default=None, compare=False)  # a user `def` (see bpdebug.custom)
 
 
-def _np_scalar(fn, *args) -> float:
-    """Evaluate with numpy semantics (inf/nan instead of exceptions) and return a float."""
+def _np_scalar(fn, *args):
+    """Evaluate with numpy semantics (inf/nan instead of exceptions): a float, or a tuple of
+    floats for a VJP."""
     with np.errstate(all="ignore"):
-        return float(fn(*(np.float64(a) for a in args)))
+        result = fn(*(np.float64(a) for a in args))
+    return tuple(float(r) for r in result) if isinstance(result, tuple) else float(result)
 
 
 def _guard(fast, slow):
@@ -151,6 +153,9 @@ def _unary(name, f, dfdx, formula, local, fs=None, dfs=None, **kw):
 _ln = _guard(math.log, np.log)
 _sqrt = _guard(math.sqrt, np.sqrt)
 _exp = _guard(math.exp, np.exp)
+_sin = _guard(math.sin, np.sin)    # math.sin(inf) raises where numpy gives nan
+_cos = _guard(math.cos, np.cos)
+_tan = _guard(math.tan, np.tan)
 
 OPS: dict[str, Op] = {op.name: op for op in [
     Op("leaf", 0, None, lambda g, out: (), "{value}"),
@@ -176,12 +181,12 @@ OPS: dict[str, Op] = {op.name: op for op in [
     _unary("abs", np.abs, lambda x, out: np.sign(x), "abs({0})", "sign({0})", fs=abs,
            dfs=lambda x, out: (x > 0) - (x < 0), kink=lambda x: np.any(x == 0),
            kink_rule="abs'(0) = 0"),
-    _unary("sin", np.sin, lambda x, out: np.cos(x), "sin({0})", "cos({0})", fs=math.sin,
-           dfs=lambda x, out: math.cos(x)),
-    _unary("cos", np.cos, lambda x, out: -np.sin(x), "cos({0})", "-sin({0})", fs=math.cos,
-           dfs=lambda x, out: -math.sin(x)),
+    _unary("sin", np.sin, lambda x, out: np.cos(x), "sin({0})", "cos({0})", fs=_sin,
+           dfs=lambda x, out: _cos(x)),
+    _unary("cos", np.cos, lambda x, out: -np.sin(x), "cos({0})", "-sin({0})", fs=_cos,
+           dfs=lambda x, out: -_sin(x)),
     _unary("tan", np.tan, lambda x, out: 1.0 + out * out, "tan({0})", "1 + tan({0})^2",
-           fs=math.tan, dfs=lambda x, out: 1.0 + out * out),
+           fs=_tan, dfs=lambda x, out: 1.0 + out * out),
     _unary("tanh", np.tanh, lambda x, out: 1.0 - out * out, "tanh({0})", "1 - tanh({0})^2",
            fs=math.tanh, dfs=lambda x, out: 1.0 - out * out),
     _unary("sigmoid", _sigmoid, lambda x, out: out * (1.0 - out), "sigmoid({0})",
