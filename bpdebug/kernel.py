@@ -116,4 +116,5 @@ class Kernel:
         g = grads[i]
         if g is None or self.vjp[i] is None:
             return tuple(None for _ in ins_vals)
-        return tuple(self.vjp[i](g, vals[i], *ins_vals))
+        with np.errstate(all="ignore"):  # as in the loops: inf/nan are values to show, not warnings
+            return tuple(self.vjp[i](g, vals[i], *ins_vals))
