@@ -253,7 +253,8 @@ class _Builder:
         self.target, self.counter = st.name, 0
         if st.kind == "data":
             from .data import load_data
-            value = load_data(st.expr, self)
+            # A value from outside (a trainer's mini-batch, --set) replaces reading the file.
+            value = self.values[st.name] if st.name in self.values else load_data(st.expr, self)
             index = self.add(st.name, OPS["leaf"], kind="data", value=value, span=st.name_span)
         elif _is_constant(st.expr):
             value = self.values[st.name] if st.name in self.values else self.constant(st.expr)
