@@ -43,9 +43,8 @@ def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp prog
                         help="give a leaf a value (a number or a tensor such as [1, 2]); repeatable")
 
 
-def load_session(args):
-    """The Session for FILE or -e, with --set values applied."""
-    import bpdebug
+def set_values(args) -> dict:
+    """The leaf values given with --set NAME=VALUE."""
     from ..commands import parse_value
 
     values = {}
@@ -57,6 +56,14 @@ def load_session(args):
             values[name.strip()] = parse_value(text)
         except BpError as err:
             raise BpError(f"--set {name.strip()}: {err.message}") from None
+    return values
+
+
+def load_session(args):
+    """The Session for FILE or -e, with --set values applied."""
+    import bpdebug
+
+    values = set_values(args)
     if args.expr is not None and args.file is not None:
         raise BpError("give either FILE or -e PROGRAM, not both")
     if args.expr is not None:
