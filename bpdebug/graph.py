@@ -66,6 +66,9 @@ class Graph:
         self.defs = defs
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
+            # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in
+            # events, so commands must reach them too; a user name never looks like one.
+            names.setdefault(node.name, node.index)
             for j in dict.fromkeys(node.inputs):
                 self.consumers[j].append(node.index)
 
