@@ -1,0 +1,191 @@
+"""Data leaves: `data X = csv("file.csv", cols=[0, 1])` and `data X = npy("file.npy")`.
+
+Rows are examples. A csv selection is always a matrix (rows, columns), one column included,
+so a target column lines up with the (rows, 1) output of `dense(h, 1)` in a cost. Every data
+leaf of a program has the same number of rows, so a mini-batch takes the same rows from each.
+Files are data, never code: csv is parsed as text, npy is loaded with allow_pickle=False.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .lang import ast, did_you_mean
+
+LOADERS = ("csv", "npy")
+
+
+def load_data(e, builder) -> np.ndarray:
+    """The value of the expression after `data NAME =`, as a float array; errors are located."""
+    if not (isinstance(e, ast.Call) and e.func in LOADERS):
+        raise builder.error("data comes from a file: csv(\"file.csv\", cols=[0, 1]) or npy(\"file.npy\")",
+                            e.span, did_you_mean(e.func, LOADERS) if isinstance(e, ast.Call) else None)
+    if len(e.args) != 1 or not isinstance(e.args[0], ast.Str):
+        raise builder.error(f"{e.func}() takes the file name as a string, such as {e.func}(\"data.{e.func}\")",
+                            e.span)
+    accepted = ("cols",) if e.func == "csv" else ()
+    for key, _value, span in e.kwargs:
+        if key not in accepted:
+            raise builder.error(f"{e.func}() has no argument '{key}'" +
+                                (f" (it accepts {', '.join(accepted)})" if accepted else ""),
+                                span, did_you_mean(key, accepted))
+    path = Path(builder.base_dir or Path.cwd()) / e.args[0].value
+    if e.func == "csv":
+        cols = next((v for k, v, _ in e.kwargs if k == "cols"), None)
+        value = _csv(path, e, cols, builder)
+    else:
+        value = _npy(path, e, builder)
+    _check_rows(builder, value, e.span)
+    return value
+
+
+def row_count(named_shapes: dict) -> int:
+    """The number of rows every data leaf shares; ValueError naming two that differ."""
+    rows = {}
+    for name, shape in named_shapes.items():
+        if not shape:
+            raise ValueError(f"data '{name}' is a single number; data leaves hold rows of examples")
+        rows.setdefault(shape[0], name)
+    if len(rows) > 1:
+        (n1, a), (n2, b) = list(rows.items())[:2]
+        raise ValueError(f"data '{b}' has {n2} rows but '{a}' has {n1}; rows are examples, so every "
+                         "data leaf needs the same number of rows")
+    return next(iter(rows), 0)
+
+
+def _check_rows(builder, value, span) -> None:
+    shapes = {n.name: n.shape for n in builder.nodes if n.kind == "data"}
+    shapes[builder.target] = value.shape
+    try:
+        row_count(shapes)
+    except ValueError as err:
+        raise builder.error(str(err), span) from None
+
+
+def _read(path: Path, e, builder) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise builder.error(f"cannot read data file '{e.args[0].value}': {err.strerror or err}",
+                            e.args[0].span, f"the path is relative to the program: {path}") from None
+
+
+# ---- csv --------------------------------------------------------------------------------
+def _csv(path: Path, e, cols, builder) -> np.ndarray:
+    name = e.args[0].value
+    raw = _read(path, e, builder)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise builder.error(f"'{name}' is not a UTF-8 text file (byte {err.start})", e.args[0].span) from None
+    lines, rows = [], []
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [c.strip() for c in row]
+        if any(cells):                               # blank lines are skipped
+            lines.append(number)
+            rows.append(cells)
+    if not rows:
+        raise builder.error(f"'{name}' has no rows", e.args[0].span)
+    header = rows[0] if not any(_is_number(c) for c in rows[0]) else None
+    if header is not None:
+        lines, rows = lines[1:], rows[1:]
+        if not rows:
+            raise builder.error(f"'{name}' has a header row but no data rows", e.args[0].span)
+    width = len(header) if header is not None else len(rows[0])
+    for line, row in zip(lines, rows):
+        if len(row) != width:
+            raise builder.error(f"'{name}' line {line} has {len(row)} cells, but "
+                                f"{'the header' if header is not None else 'the first row'} has {width}",
+                                e.span)
+    picked = _columns(cols, header, width, name, builder)
+    cells = [[row[c] for c in picked] for row in rows]
+    try:
+        value = np.array(cells, dtype=float)
+    except ValueError:
+        value = None
+    if value is None or not np.all(np.isfinite(value)):
+        _bad_cell(cells, lines, picked, header, name, e, builder)
+    return value.reshape(len(rows), len(picked))
+
+
+def _columns(cols, header, width: int, name: str, builder) -> list[int]:
+    """Column indices for `cols=`: all columns without it; items are indices or header names."""
+    if cols is None:
+        return list(range(width))
+    items = cols.items if isinstance(cols, ast.Tensor) else (cols,)
+    if not items:
+        raise builder.error("cols= needs at least one column", cols.span)
+    picked = []
+    for item in items:
+        if isinstance(item, ast.Str):
+            if header is None:
+                raise builder.error(f"'{name}' has no header row, so its columns have no names; "
+                                    "choose them by index, such as cols=[0, 1]", item.span)
+            if item.value not in header:
+                raise builder.error(f"'{name}' has no column '{item.value}' (its columns: "
+                                    f"{', '.join(header)})", item.span, did_you_mean(item.value, header))
+            picked.append(header.index(item.value))
+        elif isinstance(item, ast.Num) and item.value == int(item.value):
+            index = int(item.value)
+            if not -width <= index < width:
+                raise builder.error(f"'{name}' has no column {index}: it has {width} column(s), "
+                                    f"indices 0 to {width - 1}", item.span)
+            picked.append(index % width)
+        else:
+            raise builder.error("cols= takes column indices or header names, such as cols=[0, 1] "
+                                "or cols=[\"x1\", \"x2\"]", item.span)
+    return picked
+
+
+def _bad_cell(cells, lines, picked, header, name, e, builder):
+    """Raise the error for the first cell that is not a finite number (the slow path)."""
+    for line, row in zip(lines, cells):
+        for k, cell in enumerate(row):
+            column = picked[k]
+            where = f"'{name}' line {line}, column " + (f"'{header[column]}' (index {column})"
+                                                          if header is not None else f"index {column}")
+            if not _is_number(cell):
+                shown = f"'{cell}'" if cell else "an empty cell"
+                raise builder.error(f"{where}: {shown} is not a number", e.span)
+            if not math.isfinite(float(cell)):
+                raise builder.error(f"{where}: {cell} is not a finite number; data must be finite",
+                                    e.span, "remove or fill in the missing values before training")
+    raise AssertionError("no bad cell found")  # pragma: no cover - numpy and float() agree
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# ---- npy --------------------------------------------------------------------------------
+def _npy(path: Path, e, builder) -> np.ndarray:
+    name = e.args[0].value
+    raw = _read(path, e, builder)
+    if not raw.startswith(b"\x93NUMPY"):
+        hint = "save one array with np.save" if raw.startswith(b"PK") else None
+        raise builder.error(f"'{name}' is not an .npy file" + (" (it is an .npz archive)" if hint else ""),
+                            e.args[0].span, hint)
+    try:
+        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        what = "holds Python objects, which bpdebug never loads" if "pickle" in str(err) else f"is damaged ({err})"
+        raise builder.error(f"'{name}' {what}", e.args[0].span) from None
+    if loaded.dtype.kind not in "biuf":
+        raise builder.error(f"'{name}' holds {loaded.dtype} values; data must be numbers", e.args[0].span)
+    value = loaded.astype(float)
+    if value.ndim == 0:
+        raise builder.error(f"'{name}' holds a single number; data leaves hold rows of examples", e.span)
+    bad = np.argwhere(~np.isfinite(value))
+    if bad.size:
+        where = ", ".join(str(int(i)) for i in bad[0])
+        raise builder.error(f"'{name}' has {value[tuple(bad[0])]} at index [{where}] (row {int(bad[0][0])}); "
+                            "data must be finite", e.span)
+    return value
