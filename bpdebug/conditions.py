@@ -70,6 +70,10 @@ class Expression:
                 if e.func not in FUNCTIONS:
                     raise BpError(f"unknown function '{e.func}' in condition", e.func_span, self.text,
                                   "<condition>", did_you_mean(e.func, FUNCTIONS))
+                arity = (1, 2) if e.func in ("max", "min") else (1,)
+                if len(e.args) not in arity or e.kwargs:
+                    raise BpError(f"{e.func}() takes {' or '.join(map(str, arity))} argument(s)", e.span,
+                                  self.text, "<condition>")
                 stack.extend(e.args)
             elif isinstance(e, ast.Unary):
                 stack.append(e.operand)
@@ -98,7 +102,7 @@ class Expression:
                     stack.extend((k, False) for k in reversed(kids))
                 elif isinstance(e, ast.Unary):
                     x = results.pop()
-                    results.append(not truth(x) if e.op == "not" else np.negative(x))
+                    results.append(not truth(x) if e.op == "not" else None if x is None else np.negative(x))
                 elif isinstance(e, ast.Binary):
                     b, a = results.pop(), results.pop()
                     if e.op == "and":
