@@ -289,7 +289,10 @@ def command_print(session: Session, arg: str) -> Result:
         arg = session.graph.nodes[session.current].name
     if arg in session.graph.names:
         return Result(describe_node(session, session.graph.index(arg)))
-    value = Expression(arg, session.graph.names).evaluate(session.lookup)
+    try:
+        value = Expression(arg, session.graph.names).evaluate(session.lookup)
+    except (ValueError, TypeError) as err:  # numpy's word on shapes that do not fit
+        raise BpError(f"cannot evaluate {arg}: {err}") from None
     return Result(f"{arg} = {_full(value)}")
 
 
