@@ -20,6 +20,7 @@ INITIALIZERS = ("zeros", "ones", "randn", "uniform", "eye")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax", "softplus", "identity")
 COSTS = ("quadratic", "cross_entropy", "softmax_cross_entropy")
 MAX_TENSOR_DEPTH = 32
+MAX_CALL_DEPTH = 64                # `def` calls inside `def` calls; expanding them recurses
 
 
 @dataclass(eq=False)
@@ -151,6 +152,7 @@ class _Builder:
         self.calls: list[InlineCall] = []
         self.defs: dict[str, _Def] = {}
         self.call_stack: list[int] = []
+        self.expanding: list[str] = []     # the `def`s being expanded, shared with fragments
         self.counter = 0
         self.target = ""
 
@@ -380,12 +382,21 @@ class _Builder:
     # ---- user ops -------------------------------------------------------------------------
     def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
         d = self.defs[e.func]
+        if e.func in self.expanding:
+            raise self.error(f"op '{e.func}' calls itself; ops cannot be recursive", e.span)
+        if len(self.expanding) >= MAX_CALL_DEPTH:
+            raise self.error(f"ops call ops more than {MAX_CALL_DEPTH} levels deep here", e.span)
+        self.expanding.append(e.func)
+        try:
+            return self.expand_def(e, d, args, name)
+        finally:
+            self.expanding.pop()
+
+    def expand_def(self, e: ast.Call, d: _Def, args: list[int], name: str | None) -> int:
         if d.grads:
             from .custom import custom_op
             op = custom_op(d.node, d.grads, [self.nodes[j].shape for j in args], self)
             return self.add(name, op, args, span=e.span)
-        if len(self.call_stack) > len(self.defs):
-            raise self.error(f"op '{e.func}' calls itself; ops cannot be recursive", e.span)
         call_index = len(self.calls)
         self.calls.append(InlineCall(e.func, len(self.nodes), -1))
         arg_names = tuple(self.nodes[j].name for j in args)
@@ -401,6 +412,7 @@ class _Builder:
         """A stand-alone graph for a `def` body or grad line, its parameters as leaves."""
         sub = _Builder(self.program, self.base_dir)
         sub.defs = self.defs
+        sub.expanding = self.expanding
         sub.target = op_name
         env = {"__def__": op_name}
         for name, shape in leaves.items():
