@@ -64,9 +64,9 @@ class BpError(Exception):
     def _line_text(self) -> str | None:
         if not (self.span and self.source):
             return None
-        lines = self.source.splitlines()
+        lines = self.source.split("\n")  # as the lexer counts lines (splitlines also splits at \f)
         if 1 <= self.span.line <= len(lines):
-            text = lines[self.span.line - 1]
+            text = lines[self.span.line - 1].rstrip("\r")
             return text if len(text) <= 200 else text[:200] + " …"
         return None
 

@@ -200,9 +200,9 @@ def _end_of_content(text: str, tok) -> tuple[int, int]:
     """Point at the end of the last non-blank text before the newline/EOF that surprised us."""
     if tok is not None and tok.type == "_NL" and getattr(tok, "line", None):
         line = tok.line
-        lines = text.splitlines()
-        return line, len(lines[line - 1]) + 1 if line <= len(lines) else 1
-    lines = text.rstrip().splitlines() or [""]
+        lines = text.split("\n")  # lines as the lexer counts them
+        return line, len(lines[line - 1].rstrip("\r")) + 1 if line <= len(lines) else 1
+    lines = text.rstrip().split("\n")
     return len(lines), len(lines[-1]) + 1
 
 
