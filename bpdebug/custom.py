@@ -63,10 +63,13 @@ class CustomOp:
             uses_dout = _uses(line.expr, "dout")
             shape = frag.nodes[frag.output].shape
             target = self.shapes[self.params.index(param)]
-            try:
+            try:  # summed back to the parameter's shape, it must be that shape or broadcast to it
                 full = shape if uses_dout else np.broadcast_shapes(shape, self.out_shape)
-                unbroadcast(np.zeros(full), target)
+                summed = np.shape(unbroadcast(np.zeros(full), target))
+                fits = np.broadcast_shapes(summed, target) == target
             except (ValueError, IndexError):
+                fits = False
+            if not fits:
                 raise builder.error(f"grad {defn.name} wrt {param} has shape {shape}, which does not fit "
                                     f"'{param}' {target}", line.expr.span) from None
             self.grads[param] = (compiled, uses_dout)
@@ -84,7 +87,8 @@ class CustomOp:
         if compiled is None:
             return None
         r = compiled.result(compiled.forward({**self._bind(args), "out": out, "dout": g}))
-        return unbroadcast(r if uses_dout else r * g, self.shapes[k])
+        r = unbroadcast(r if uses_dout else r * g, self.shapes[k])
+        return r if np.shape(r) == self.shapes[k] else np.broadcast_to(r, self.shapes[k]).copy()
 
     def autodiff(self, g, *args) -> tuple:
         """Contributions for every parameter, differentiating through the body."""
