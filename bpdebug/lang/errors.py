@@ -54,7 +54,7 @@ class BpError(Exception):
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > col:
                 width = self.span.end_column - col
-            shown = line_text.expandtabs(1)
+            shown, col = _window(line_text.expandtabs(1), col)
             out.append(f"    {shown}")
             out.append("    " + " " * (col - 1) + "^" * min(width, max(1, len(shown) - col + 1)))
         if self.hint:
@@ -66,9 +66,24 @@ class BpError(Exception):
             return None
         lines = self.source.split("\n")  # as the lexer counts lines (splitlines also splits at \f)
         if 1 <= self.span.line <= len(lines):
-            text = lines[self.span.line - 1].rstrip("\r")
-            return text if len(text) <= 200 else text[:200] + " …"
+            return lines[self.span.line - 1].rstrip("\r")
         return None
+
+
+SHOWN_WIDTH = 160
+
+
+def _window(text: str, col: int) -> tuple[str, int]:
+    """At most SHOWN_WIDTH characters of a long line, around column `col` (moved to match)."""
+    if len(text) <= SHOWN_WIDTH:
+        return text, col
+    start = max(0, min(col - 1 - SHOWN_WIDTH // 2, len(text) - SHOWN_WIDTH))
+    shown = text[start:start + SHOWN_WIDTH]
+    if start:
+        shown, col = "…" + shown, col - start + 1
+    if start + SHOWN_WIDTH < len(text):
+        shown += "…"
+    return shown, col
 
 
 def did_you_mean(name: str, candidates) -> str | None:
