@@ -38,16 +38,17 @@ def seed_gradient(shape: tuple):
 
 
 class Kernel:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, wanted: list | None = None):
+        """`wanted[j]`: whether node j's gradient is computed (default: node.needs_grad)."""
         nodes = graph.nodes
+        wanted = wanted or [n.needs_grad for n in nodes]
         self.graph = graph
         self.ins = [n.inputs for n in nodes]
         self.consts = [n.value if n.kind != "op" else None for n in nodes]
         self.fwd = []
         self.vjp = []
         # per node: (position, input index) for the inputs whose gradient anybody needs
-        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if nodes[j].needs_grad)
-                        for n in nodes]
+        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if wanted[j]) for n in nodes]
         for n in nodes:
             if n.kind != "op":
                 self.fwd.append(None)
@@ -59,6 +60,9 @@ class Kernel:
             v = scalar_vjp(n.op) if scalar else n.op.vjp
             if n.attrs:
                 f, v = partial(f, **n.attrs), partial(v, **n.attrs)
+            need = tuple(wanted[j] for j in n.inputs)
+            if n.op.partial_vjp and not all(need):
+                v = partial(v, need=need)
             if not scalar and n.op.elementwise and any(s != n.shape for s in shapes):
                 v = _summed_back(v, shapes)
             self.fwd.append(f)

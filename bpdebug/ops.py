@@ -31,6 +31,7 @@ class Op:
     kink: Callable | None = None     # kink(*inputs) -> True where the derivative is a convention
     kink_rule: str = ""              # the convention used there
     attrs: tuple = ()                # keyword arguments the op accepts
+    partial_vjp: bool = False        # vjp takes need=(bool per input) and skips the others (None)
     custom: object = field(default=None, compare=False)  # a user `def` (see bpdebug.custom)
 
 
@@ -85,8 +86,9 @@ def _reduced_count(shape, axis) -> int:
     return int(np.prod([shape[a] for a in axes]))
 
 
-def _matmul_vjp(g, out, a, b):
+def _matmul_vjp(g, out, a, b, need=(True, True)):
     # 1-D operands follow numpy's matmul rules: promote, multiply, then drop the added axis.
+    # `need` skips a side nobody wants: dL/dX of an input batch costs as much as X @ W.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g
@@ -96,11 +98,11 @@ def _matmul_vjp(g, out, a, b):
         g2 = np.expand_dims(g, -2)
     elif b.ndim == 1:
         g2 = np.expand_dims(g, -1)
-    ga = g2 @ np.swapaxes(b2, -1, -2)
-    gb = np.swapaxes(a2, -1, -2) @ g2
-    if a.ndim == 1:
+    ga = g2 @ np.swapaxes(b2, -1, -2) if need[0] else None
+    gb = np.swapaxes(a2, -1, -2) @ g2 if need[1] else None
+    if a.ndim == 1 and ga is not None:
         ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:]) if ga.ndim > 2 else ga.reshape(-1)
-    if b.ndim == 1:
+    if b.ndim == 1 and gb is not None:
         gb = gb.reshape(gb.shape[:-1]) if gb.ndim > 2 else gb.reshape(-1)
     return ga, gb
 
@@ -206,7 +208,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
        fs=lambda a, b: a if a <= b else b,
        vjps=lambda g, out, a, b: (g, 0.0) if a <= b else (0.0, g), elementwise=True,
        kink=lambda a, b: np.any(a == b), kink_rule="a tie sends the gradient to the first argument"),
-    Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout")),
+    Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout"), partial_vjp=True),
     Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis),
        lambda g, out, x, axis=None: (_expand_reduced(g, np.shape(x), axis) * 1.0,),
        "sum({0})", ("1",), attrs=("axis",)),
