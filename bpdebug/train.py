@@ -22,6 +22,7 @@ import numpy as np
 
 from .data import row_count
 from .engine import DONE, Session, Stop
+from .kernel import Kernel
 from .lang import BpError
 
 UPDATE = "update"
@@ -218,14 +219,13 @@ def _rebuilt(session: Session, data: dict, values: dict | None) -> Session:
 
 
 def _only_param_gradients(session: Session) -> None:
-    """Backward steps send gradients only to nodes that depend on a param: training needs no
-    gradient of the data, and the one of the input matrix is as costly as the first matmul."""
+    """Backward steps compute gradients only for nodes that depend on a param: training needs
+    no gradient of its data, and the one of an input batch costs as much as X @ W."""
     nodes = session.graph.nodes
     wanted = [False] * len(nodes)
     for n in nodes:  # topological order: inputs come first
         wanted[n.index] = n.kind == "param" or any(wanted[j] for j in n.inputs)
-    k = session.kernel
-    k.targets = [tuple((pos, j) for pos, j in t if wanted[j]) for t in k.targets]
+    session.kernel = Kernel(session.graph, wanted)  # the Trainer restarts the session next
 
 
 # ---- the loss curve as text ---------------------------------------------------------------

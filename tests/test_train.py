@@ -262,3 +262,21 @@ def test_plot_lines_uses_a_log_scale_over_decades_and_skips_non_finite_values():
     lines = plot_lines([1000.0, math.nan, 10.0, 1.0], width=10, height=4)
     assert "(log scale)" in lines[-1] and lines[0].startswith("1000 ┤")
     assert plot_lines([math.nan]) == ["(nothing to plot)"]
+
+
+def test_matmul_computes_only_the_wanted_side_with_the_same_numbers():
+    from bpdebug.ops import OPS
+    rng = np.random.default_rng(0)
+    for a, b in [(rng.normal(size=(4, 3)), rng.normal(size=(3, 2))), (rng.normal(size=3), rng.normal(size=(3, 2))),
+                 (rng.normal(size=(4, 3)), rng.normal(size=3))]:
+        out = a @ b
+        g = rng.normal(size=out.shape)
+        full = OPS["matmul"].vjp(g, out, a, b)
+        only_b = OPS["matmul"].vjp(g, out, a, b, need=(False, True))
+        only_a = OPS["matmul"].vjp(g, out, a, b, need=(True, False))
+        assert only_b[0] is None and only_a[1] is None
+        np.testing.assert_array_equal(only_b[1], full[1])
+        np.testing.assert_array_equal(only_a[0], full[0])
+        # and the full one against central differences of sum(g * (a @ b))
+        da = central_difference(lambda p: np.sum(g * (p["a"] @ b)), {"a": a.astype(float)}, "a")
+        np.testing.assert_allclose(full[0], da, rtol=1e-6, atol=1e-8)
