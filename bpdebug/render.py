@@ -62,3 +62,77 @@ def node_table(session, title: str | None = None) -> Table:
     return table
 
 
+# ---- compact cells and coloured tensors (used by the TUI) ---------------------------------------
+
+TENSOR_ROWS, TENSOR_COLS = 8, 8
+
+
+def short_value(x) -> str:
+    """A value in a few characters, for a table cell: numbers as such, small tensors inline,
+    larger ones as their norm (with a nan/inf count when there are any)."""
+    if x is None:
+        return "·"
+    if np.ndim(x) == 0 or np.size(x) <= 3:
+        return format_value(x, 3)
+    arr = np.asarray(x, dtype=float)
+    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        return f"{bad} nan/inf"
+    return f"‖{format_number(float(np.linalg.norm(arr)))}‖"
+
+
+def number_style(x: float, scale: float) -> str:
+    """Colour by sign (green positive, blue negative), brightness by magnitude against `scale`;
+    nan and inf in white on red."""
+    if not np.isfinite(x):
+        return "bold white on red"
+    if x == 0 or scale == 0:
+        return "dim"
+    strong = abs(x) >= 0.5 * scale
+    if x > 0:
+        return "bold green" if strong else "green"
+    return "bold bright_blue" if strong else "blue"
+
+
+def tensor_table(x, max_rows: int = TENSOR_ROWS, max_cols: int = TENSOR_COLS):
+    """A tensor as a grid coloured by sign and magnitude, with its shape; large ones show their
+    corners (rows and columns elided with ⋯) and a summary line."""
+    from rich.console import Group
+
+    arr = np.asarray(x, dtype=float)
+    grid = arr.reshape(1, -1) if arr.ndim <= 1 else arr.reshape(-1, arr.shape[-1])
+    finite = np.abs(arr[np.isfinite(arr)])
+    scale = float(finite.max()) if finite.size else 0.0
+    rows = _elided(grid.shape[0], max_rows)
+    cols = _elided(grid.shape[1], max_cols)
+    table = Table(show_header=False, box=None, padding=(0, 1, 0, 0), pad_edge=False)
+    for _ in cols:
+        table.add_column(justify="right", no_wrap=True)
+    for r in rows:
+        cells = []
+        for c in cols:
+            if r is None or c is None:
+                cells.append(Text("⋯", style="dim"))
+            else:
+                v = float(grid[r, c])
+                cells.append(Text(_cell_number(v), style=number_style(v, scale)))
+        table.add_row(*cells)
+    parts = [Text(f"shape {arr.shape}", style="dim"), table]
+    if len(rows) < grid.shape[0] or len(cols) < grid.shape[1] or arr.ndim > 2 \
+            or not is_finite(arr):
+        parts.append(Text(summary(arr), style="dim" if is_finite(arr) else "bold red"))
+    return Group(*parts)
+
+
+def _cell_number(v: float) -> str:
+    """Four significant digits: a tensor grid is read for its pattern, `print` gives all digits."""
+    return format_number(v) if not np.isfinite(v) or v == int(v) else f"{v:.4g}"
+
+
+def _elided(size: int, limit: int) -> list:
+    """Indices to show out of `size`: all of them, or the first and last few with None between."""
+    if size <= limit:
+        return list(range(size))
+    head = (limit - 1) // 2 + (limit - 1) % 2
+    tail = limit - 1 - head
+    return list(range(head)) + [None] + list(range(size - tail, size))

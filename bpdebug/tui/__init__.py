@@ -1,0 +1,1 @@
+"""The Textual front end: `bpdebug FILE` opens BpDebugApp on a Session."""

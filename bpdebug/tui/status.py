@@ -1,0 +1,65 @@
+"""What the node list shows in its mark columns: one status per node and any number of flags.
+
+The status says how far the node has got: pending, value computed (forward done), gradient
+final (backward done), or current. Flags are extra alerts drawn before it. To add a flag (the
+gradient checker's "check failed", issue 5) add an entry to FLAGS and pass the flagged nodes in
+`extra`; to add a status (a training update phase, issue 6) add an entry to STATUSES and a rule
+to `node_status`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mark:
+    glyph: str
+    style: str
+    meaning: str
+
+
+STATUSES = {
+    "pending": Mark("·", "dim", "pending: not computed yet"),
+    "value": Mark("→", "green", "forward done: value computed"),
+    "grad": Mark("←", "yellow", "backward done: gradient final"),
+    "current": Mark("▶", "bold reverse", "current: the step just taken"),
+}
+
+FLAGS = {
+    "breakpoint": Mark("●", "bold red", "breakpoint on this node"),
+    "disabled": Mark("○", "red", "disabled breakpoint"),
+    "nonfinite": Mark("!", "bold white on red", "non-finite value or gradient (nan/inf)"),
+}
+
+
+def node_status(session, i: int) -> str:
+    """The status name of node i at the session's position (O(1): reads t only)."""
+    t, n = session.t, session.n
+    if i == session.current:
+        return "current"
+    if t > n and i >= session.total - t:
+        return "grad"
+    if i < t:
+        return "value"
+    return "pending"
+
+
+def node_flags(session, i: int, breakpoints: dict, extra: dict) -> list[str]:
+    """Flag names for node i: `breakpoints` maps node -> "breakpoint"/"disabled", `extra` maps
+    node -> a list of further flag names (from other tools)."""
+    flags = []
+    if i in breakpoints:
+        flags.append(breakpoints[i])
+    if session.nonfinite(i):
+        flags.append("nonfinite")
+    flags.extend(extra.get(i, ()))
+    return flags
+
+
+def breakpoint_marks(session) -> dict:
+    """node -> "breakpoint" (any enabled one on it) or "disabled", from the session's list."""
+    marks: dict = {}
+    for b in session.breakpoints:
+        if b.node is not None and marks.get(b.node) != "breakpoint":
+            marks[b.node] = "breakpoint" if b.enabled else "disabled"
+    return marks

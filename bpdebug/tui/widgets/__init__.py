@@ -1,0 +1,1 @@
+"""One widget a module; the app composes them and tells them when the session moved."""

@@ -1,0 +1,63 @@
+"""`?`: the keys, what the marks in the node list mean, and the command language."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...commands import HELP
+from ..status import FLAGS, STATUSES
+
+KEYS = [
+    ("s", "step: one node forward (or backward)"),
+    ("n", "next: step over a call of a `def` as one step"),
+    ("c", "continue to the next breakpoint or the end (press c or Esc again to stop)"),
+    ("r", "step back: undo the last step exactly"),
+    ("b", "toggle a breakpoint on the selected node"),
+    ("↑ ↓ PgUp PgDn", "select a node to inspect (the next step selects the current one)"),
+    (":", "type a command; Tab completes, ↑ ↓ recall, Esc leaves"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
+
+def _table(rows) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for key, meaning in rows:
+        table.add_row(key, meaning)
+    return table
+
+
+def help_text() -> Group:
+    keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in KEYS)
+    marks = _table((Text(f"  {m.glyph}", style=m.style), m.meaning)
+                   for m in (*STATUSES.values(), *FLAGS.values()))
+    commands = _table((Text(f"  {line.split()[0]}", style="bold"), line.split(" ", 1)[1].strip())
+                      for line in HELP.values())
+    return Group(
+        Text("Keys", style="bold underline"), keys, Text(""),
+        Text("Marks in the node list", style="bold underline"), marks, Text(""),
+        Text("The neighbourhood", style="bold underline"),
+        Text("  forward edges ──▶ carry values (green), backward edges ◀── carry gradients "
+             "(yellow); dashed edges have nothing on them yet."), Text(""),
+        Text("Commands (press : first)", style="bold underline"), commands)
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent;
+                                  background: $surface; padding: 0 1; }
+    """
+
+    def compose(self):
+        with VerticalScroll() as scroll:
+            scroll.border_title = "bpdebug help (Esc to close)"
+            yield Static(help_text(), markup=False)

@@ -1,0 +1,256 @@
+"""Everything about one node: its formula and source line, input values and output; in the
+backward pass the upstream gradient, each input's local derivative (symbolic and numeric), the
+contribution upstream x local, and the input's gradient with every contribution received so far
+("dL/da = 0.01  (from z3 -0.057, from z4 +0.067)"). Tensors are shown as coloured tables.
+
+`inspect(session, i)` builds the Rich renderables from the session; the widget only shows them.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ...graph import format_number, format_value
+from ...render import is_finite, short_value, tensor_table
+from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done
+
+RECEIVED_SHOWN = 6
+
+
+def _value(x, style: str = ""):
+    """A scalar as text, a tensor as a coloured table, in red where not finite."""
+    if x is None:
+        return Text("—", style="dim")
+    if np.ndim(x) == 0:
+        return Text(format_value(x), style=style if is_finite(x) else BAD_STYLE)
+    return tensor_table(x)
+
+
+def _signed(x) -> str:
+    if np.ndim(x) == 0:
+        text = format_value(x)
+        return text if text.startswith(("-", "n")) else "+" + text
+    return short_value(x)
+
+
+def received(session, j: int, limit: int = RECEIVED_SHOWN) -> tuple[list, int]:
+    """([(consumer name, contribution)] in the order they arrived, how many more arrived).
+
+    Reads at most `limit` consumers' steps, so a node with 10,000 consumers costs no more."""
+    if session.t <= session.n:
+        return [], 0
+    consumers = session.graph.consumers[j]
+    done = consumers[bisect_left(consumers, session.total - session.t):]
+    name = session.graph.nodes[j].name
+    out = []
+    for c in reversed(done[-limit:]):
+        ev = session.event(session.total - 1 - c)
+        parts = [t.contribution for t in ev.terms if t.input == name and t.contribution is not None]
+        if parts:
+            out.append((ev.node.name, sum(parts[1:], parts[0])))
+    return out, max(0, len(done) - limit)
+
+
+def received_text(session, j: int) -> Text:
+    got, more = received(session, j)
+    if not got:
+        return Text("")
+    text = Text("  (", style="dim")
+    for k, (name, c) in enumerate(got):
+        if k:
+            text.append(", ", style="dim")
+        text.append(f"from {name} ", style="dim")
+        text.append(_signed(c), style=BACKWARD_STYLE if is_finite(c) else BAD_STYLE)
+    if more:
+        text.append(f", and {more} more", style="dim")
+    text.append(")", style="dim")
+    return text
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def _heading(text: str, style: str) -> Text:
+    return Text(text, style=f"bold {style}")
+
+
+def inspect(session, i: int) -> list:
+    graph = session.graph
+    node = graph.nodes[i]
+    parts: list = []
+    head = Text(graph.formula(node), style="bold")
+    head.append(f"   {graph.op_label(node)}", style="cyan")
+    if node.shape != ():
+        head.append(f"  shape {node.shape}", style="dim")
+    if i == session.current:
+        head.append(f"   ({session.pass_at(session.t - 1)} step {session.t} of {session.total})", style="dim")
+    parts.append(head)
+    where = _source_line(graph, node)
+    if where is not None:
+        parts.append(where)
+    parts.extend(_forward(session, i))
+    parts.extend(_backward(session, i))
+    if session.nonfinite(i):
+        parts.append(Text("non-finite value or gradient here (nan/inf)", style=BAD_STYLE))
+    return parts
+
+
+def _source_line(graph, node) -> Text | None:
+    if node.span is None or not graph.source:
+        return None
+    lines = graph.source.splitlines()
+    if not 0 < node.span.line <= len(lines):
+        return None
+    source = lines[node.span.line - 1].strip()
+    if source.replace(" ", "") == graph.formula(node).replace(" ", "") and node.call is None:
+        return None                    # the formula already says it
+    text = Text(f"line {node.span.line}: ", style="dim")
+    text.append(source, style="dim italic")
+    if node.call is not None:
+        call = graph.calls[node.call]
+        text.append(f"   inside {call.op}({', '.join(call.args)})", style="dim")
+    return text
+
+
+def _forward(session, i: int) -> list:
+    graph = session.graph
+    node = graph.nodes[i]
+    value = session.values[i]
+    heading = _heading("forward", FORWARD_STYLE)
+    if value is None:
+        heading.append("  not computed yet", style="dim")
+        return [heading]
+    inputs = [(graph.nodes[j].name, session.values[j]) for j in node.inputs]
+    if all(np.ndim(v) == 0 for _, v in inputs) and np.ndim(value) == 0:
+        line = heading                  # scalars: one line, forward  x = -2, y = 5  →  q = 3
+        line.append("  ")
+        for k, (name, v) in enumerate(inputs):
+            line.append(", " if k else "")
+            line.append(f"{name} = ")
+            line.append_text(_value(v))
+        line.append("  →  " if inputs else "")
+        line.append(f"{node.name} = ", style="bold")
+        line.append_text(_value(value, "bold"))
+        out = [line]
+    else:
+        grid = _grid()
+        for name, v in inputs:
+            grid.add_row(f"  {name} =", _value(v))
+        grid.add_row(Text(f"  {node.name} =", style="bold"), _value(value, "bold"))
+        out = [heading, grid]
+    kink = _kink(session, i)
+    if kink:
+        out.append(Text(f"  {kink}", style="yellow"))
+    return out
+
+
+def _kink(session, i: int) -> str:
+    """The op's convention, when an input sits where its derivative is not defined."""
+    node = session.graph.nodes[i]
+    if node.kind != "op" or node.op.kink is None or session.values[i] is None:
+        return ""
+    try:
+        with np.errstate(all="ignore"):
+            at_kink = bool(np.any(node.op.kink(*(session.values[j] for j in node.inputs))))
+    except (TypeError, ValueError):
+        return ""
+    return f"at a kink: {node.op.kink_rule}" if at_kink else ""
+
+
+def _backward(session, i: int) -> list:
+    graph = session.graph
+    node = graph.nodes[i]
+    heading = _heading("backward", BACKWARD_STYLE)
+    if not node.needs_grad:
+        heading.append("  no gradient: a constant", style="dim")
+        return [heading]
+    grad = session.grads[i]
+    if not backward_done(session, i):
+        if session.t > session.n and grad is not None:
+            line = Text(f"  dL/d{node.name} so far = ")
+            line.append_text(_value(grad, BACKWARD_STYLE) if np.ndim(grad) == 0 else Text(short_value(grad)))
+            line.append_text(received_text(session, i))
+            return [heading, line]
+        heading.append("  not reached yet", style="dim")
+        return [heading]
+    out: list = [heading]
+    seed = i == graph.output
+    upstream = heading
+    upstream.append(f"  upstream dL/d{node.name} = ")
+    if np.ndim(grad) == 0:
+        upstream.append_text(_value(grad, BACKWARD_STYLE))
+    if seed:
+        upstream.append("  (the seed: dL/dL = 1)", style="dim")
+    elif not node.inputs:
+        upstream.append_text(received_text(session, i))
+    if np.ndim(grad) != 0:
+        out.append(tensor_table(grad))
+    ev = session.event(session.total - 1 - i)
+    grid = _grid()
+    for term in (ev.terms if ev is not None else []):
+        grid.add_row(Text(f"  → {term.input}", style="bold"), _term(session, term, grad))
+    if grid.row_count:
+        out.append(grid)
+    if node.is_leaf and not seed:
+        out.append(Text(f"  dL/d{node.name} is final: every consumer has sent its share", style="dim"))
+    return out
+
+
+def _term(session, term, upstream):
+    """One input's share: local derivative, contribution, and its gradient so far."""
+    if term.contribution is None:
+        return Text(f"{term.derivative}   (no gradient: a constant)", style="dim")
+    line = Text(term.derivative)
+    scalar = np.ndim(term.contribution) == 0
+    symbolic = term.derivative.rpartition(" = ")[2]
+    if term.local is not None and np.ndim(term.local) == 0 and symbolic != format_value(term.local):
+        line.append(" = ")
+        line.append_text(_value(term.local, "bold"))
+    rows: list = [line]
+    if scalar and np.ndim(upstream) == 0 and term.local is not None:
+        contrib = Text("contribution ", style="dim")
+        contrib.append(f"{format_number(upstream)} × {format_value(term.local)} = ")
+        contrib.append_text(_value(term.contribution, BACKWARD_STYLE))
+    else:
+        contrib = Text("contribution ", style="dim")
+        contrib.append_text(_value(term.contribution, BACKWARD_STYLE) if scalar else Text(""))
+    rows.append(contrib)
+    if not scalar:
+        rows.append(tensor_table(term.contribution))
+    j = session.graph.index(term.input)
+    acc = Text(f"dL/d{term.input} so far = ", style="dim")
+    acc.append_text(_value(term.accumulated, BACKWARD_STYLE) if np.ndim(term.accumulated) == 0
+                    else Text(short_value(term.accumulated), style=BACKWARD_STYLE))
+    acc.append_text(received_text(session, j))
+    rows.append(acc)
+    return Group(*rows)
+
+
+class Inspector(VerticalScroll):
+    """A scrolling panel showing `inspect()` of one node."""
+
+    def __init__(self, session, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.node: int | None = None
+        self._body = Static("", markup=False)
+
+    def compose(self):
+        yield self._body
+
+    def show(self, i: int | None) -> None:
+        self.node = i
+        if i is None:
+            self._body.update(Text("nothing stepped yet: press s to take the first step", style="dim"))
+        else:
+            self._body.update(Group(*inspect(self.session, i)))

@@ -1,0 +1,37 @@
+"""Where each step or run stopped and why, and the output of typed commands."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from ...graph import format_value
+from .neighbourhood import BAD_STYLE
+
+
+class StopLog(RichLog):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False, **kwargs)
+
+    def stop(self, session, reason: str = "", detail: str = "", alert: bool = False) -> None:
+        """One line for a stop: the step, the node, its value or gradient, and why it stopped."""
+        line = Text(f"[{session.t}/{session.total}] ", style="dim")
+        ev = session.event()
+        if ev is None:
+            line.append("at the start")
+        else:
+            line.append(f"{ev.pass_:<8} ", style="green" if ev.pass_ == "forward" else "yellow")
+            line.append(ev.formula)
+            if ev.pass_ != "forward":
+                line.append(f"  dL/d{ev.node.name} = {format_value(ev.upstream)}")
+            elif ev.inputs:
+                line.append(f" = {format_value(ev.value)}")
+        if reason:
+            line.append(f"  {reason}", style="bold")
+        if detail:
+            line.append(f": {detail}", style=BAD_STYLE if alert else "bold")
+        self.write(line)
+
+    def command(self, line: str, output: str, error: bool) -> None:
+        self.write(Text(f": {line}", style="bold cyan"))
+        if output:
+            self.write(Text(output, style="red" if error else ""))

@@ -1,0 +1,28 @@
+"""Watch expressions and their values at the current position."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...render import value_text
+
+
+class WatchesPanel(Static):
+    def __init__(self, session, **kwargs) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.session = session
+
+    def show(self) -> None:
+        values = self.session.watch_values()
+        self.set_class(not values, "-empty")
+        if not values:
+            self.update(Text("none: :watch grad(x), :watch norm(grad)", style="dim"))
+            return
+        text = Text()
+        for k, (expr, value) in enumerate(values, 1):
+            if k > 1:
+                text.append("\n")
+            text.append(f"{k} ", style="bold")
+            text.append(f"{expr} = ")
+            text.append_text(Text(value, style="red") if isinstance(value, str) else value_text(value))
+        self.update(text)
