@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -82,34 +83,59 @@ def _csv(path: Path, e, cols, builder) -> np.ndarray:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise builder.error(f"'{name}' is not a UTF-8 text file (byte {err.start})", e.args[0].span) from None
-    lines, rows = [], []
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        cells = [c.strip() for c in row]
-        if any(cells):                               # blank lines are skipped
-            lines.append(number)
-            rows.append(cells)
-    if not rows:
+    rows = _rows(text)
+    first = next(rows, None)
+    if first is None:
         raise builder.error(f"'{name}' has no rows", e.args[0].span)
-    header = rows[0] if not any(_is_number(c) for c in rows[0]) else None
-    if header is not None:
-        lines, rows = lines[1:], rows[1:]
-        if not rows:
-            raise builder.error(f"'{name}' has a header row but no data rows", e.args[0].span)
-    width = len(header) if header is not None else len(rows[0])
-    for line, row in zip(lines, rows):
+    header = first[1] if not any(_is_number(c) for c in first[1]) else None
+    picked = _columns(cols, header, len(first[1]), name, builder)
+    # numpy's parser for the common case (every cell a number, every row as wide as the
+    # first); otherwise the slow path checks each row and names the first bad cell.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # "input contained no data" is the slow path's to say
+            value = np.loadtxt(io.StringIO(text), delimiter=",", quotechar='"', comments=None, ndmin=2,
+                               skiprows=first[0] if header is not None else 0)
+    except ValueError:
+        value = None
+    if value is not None and len(value) and value.shape[1] == len(first[1]):
+        value = value[:, picked]
+        if np.all(np.isfinite(value)):
+            return value
+    data = list(rows) if header is not None else [first, *rows]
+    return _checked(data, header, len(first[1]), picked, name, e, builder)
+
+
+def _rows(text: str):
+    """(line number, stripped cells) for each row that is not blank."""
+    reader = csv.reader(io.StringIO(text))
+    for row in reader:
+        cells = [c.strip() for c in row]
+        if any(cells):
+            yield reader.line_num, cells
+
+
+def _checked(data: list, header, width: int, picked: list, name: str, e, builder) -> np.ndarray:
+    """The slow path: every row checked, the first problem raised with its line and column."""
+    if not data:
+        raise builder.error(f"'{name}' has a header row but no data rows", e.args[0].span)
+    for line, row in data:
         if len(row) != width:
             raise builder.error(f"'{name}' line {line} has {len(row)} cells, but "
                                 f"{'the header' if header is not None else 'the first row'} has {width}",
                                 e.span)
-    picked = _columns(cols, header, width, name, builder)
-    cells = [[row[c] for c in picked] for row in rows]
-    try:
-        value = np.array(cells, dtype=float)
-    except ValueError:
-        value = None
-    if value is None or not np.all(np.isfinite(value)):
-        _bad_cell(cells, lines, picked, header, name, e, builder)
-    return value.reshape(len(rows), len(picked))
+    cells = [[row[c] for c in picked] for _, row in data]
+    for (line, _), row in zip(data, cells):
+        for k, cell in enumerate(row):
+            where = f"'{name}' line {line}, column " + (f"'{header[picked[k]]}' (index {picked[k]})"
+                                                          if header is not None else f"index {picked[k]}")
+            if not _is_number(cell):
+                shown = f"'{cell}'" if cell else "an empty cell"
+                raise builder.error(f"{where}: {shown} is not a number", e.span)
+            if not math.isfinite(float(cell)):
+                raise builder.error(f"{where}: {cell} is not a finite number; data must be finite",
+                                    e.span, "remove or fill in the missing values before training")
+    return np.array(cells, dtype=float)
 
 
 def _columns(cols, header, width: int, name: str, builder) -> list[int]:
@@ -141,23 +167,9 @@ def _columns(cols, header, width: int, name: str, builder) -> list[int]:
     return picked
 
 
-def _bad_cell(cells, lines, picked, header, name, e, builder):
-    """Raise the error for the first cell that is not a finite number (the slow path)."""
-    for line, row in zip(lines, cells):
-        for k, cell in enumerate(row):
-            column = picked[k]
-            where = f"'{name}' line {line}, column " + (f"'{header[column]}' (index {column})"
-                                                          if header is not None else f"index {column}")
-            if not _is_number(cell):
-                shown = f"'{cell}'" if cell else "an empty cell"
-                raise builder.error(f"{where}: {shown} is not a number", e.span)
-            if not math.isfinite(float(cell)):
-                raise builder.error(f"{where}: {cell} is not a finite number; data must be finite",
-                                    e.span, "remove or fill in the missing values before training")
-    raise AssertionError("no bad cell found")  # pragma: no cover - numpy and float() agree
-
-
 def _is_number(cell: str) -> bool:
+    if "_" in cell:  # float() reads 1_000, numpy does not
+        return False
     try:
         float(cell)
     except ValueError:

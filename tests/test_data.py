@@ -134,3 +134,23 @@ def test_data_leaves_with_different_row_counts(tmp_path):
                 {"a.csv": "1\n2\n3\n4\n", "b.csv": "1\n2\n3\n"})
     assert err.message.startswith("data 'Y' has 3 rows but 'X' has 4")
     assert err.line == 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("x,y,name\n1,2,ann\n3,4,bob\n", [[1, 2], [3, 4]]),            # text in a column not chosen
+    ("x,y\n1,2\n   \n3,4\n", [[1, 2], [3, 4]]),                     # a line of spaces is blank
+    ('x,y\n"1", 2 \r\n3,4\r\n', [[1, 2], [3, 4]]),                  # quotes, spaces, CRLF
+])
+def test_files_the_fast_parser_declines_still_load(tmp_path, text, expected):
+    s = load(tmp_path, 'data X = csv("d.csv", cols=[0, 1])\nf = sum(X)', {"d.csv": text})
+    np.testing.assert_array_equal(s.graph.node("X").value, expected)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("x,y,z\n1,2,3\n4,5\n", "line 3 has 2 cells, but the header has 3"),   # even outside cols
+    ("x,y,z\n1,2\n", "line 2 has 2 cells, but the header has 3"),
+    ("x,y\n1_0,2\n", "'1_0' is not a number"),
+])
+def test_ragged_rows_and_odd_numbers_are_errors_whatever_the_columns(tmp_path, text, words):
+    err = error(tmp_path, 'data X = csv("d.csv", cols=[0])\nf = sum(X)', {"d.csv": text})
+    assert words in err.message
