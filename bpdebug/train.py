@@ -66,7 +66,7 @@ class Trainer:
             raise BpError(str(err)) from None
         if batch is not None:
             if not self.data:
-                raise BpError("--batch picks rows of data leaves, and the program has none "
+                raise BpError("a batch picks rows of data leaves, and the program has none "
                               "(declare them with `data X = csv(\"file.csv\")`)")
             if batch < 1 or batch > self.rows:
                 raise BpError(f"the batch size must be between 1 and the number of rows ({self.rows}), "

@@ -236,7 +236,7 @@ def test_the_batch_must_fit_the_data(batch):
 def test_nothing_to_train_and_no_data_to_batch():
     with pytest.raises(BpError, match="no param"):
         Trainer(bpdebug.load("x = 3\nloss C = x * x"), lr=1.0)
-    with pytest.raises(BpError, match="--batch picks rows of data leaves"):
+    with pytest.raises(BpError, match="a batch picks rows of data leaves"):
         Trainer(bpdebug.load("param w = 3\nloss C = w * w"), lr=1.0, batch=1)
 
 
