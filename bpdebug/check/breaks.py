@@ -1,0 +1,79 @@
+"""The named breakpoints `break nonfinite` and `break mismatch`, registered in the engine's
+SPECIAL_BREAKS, and the per-session node checks front ends use to mark failing nodes.
+
+A node's check is cached per session and redone when its value or an input's value is a
+different object (after `set`, `back` and stepping again, or `restart`).
+"""
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+import numpy as np
+
+from ..engine import BACKWARD, SPECIAL_BREAKS
+from ..kernel import seed_gradient
+from .nodes import NodeCheck, answers, check_node, describe_answers
+from .numeric import Tolerances
+from .origin import at_step
+
+_CHECKS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+class _SessionChecks:
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+        self.done: dict = {}   # node -> (the value objects it was checked at, NodeCheck)
+
+
+def node_check(session, i: int, tol: Tolerances = Tolerances()) -> NodeCheck:
+    """Node i's check at the session's current values (cached)."""
+    state = _CHECKS.get(session)
+    if state is None:
+        state = _CHECKS[session] = _SessionChecks()
+    key = (session.values[i],) + tuple(session.values[j] for j in session.graph.nodes[i].inputs)
+    hit = state.done.get(i)
+    if hit is not None and all(a is b for a, b in zip(hit[0], key)):
+        return hit[1]
+    result = check_node(session.graph, session.kernel, session.values, i, tol, state.rng)
+    state.done[i] = (key, result)
+    return result
+
+
+def failing_nodes(session) -> dict:
+    """{node index: NodeCheck} for the computed nodes whose backward rule fails its check, or
+    whose value or gradient is born non-finite there. For marking nodes in a front end."""
+    out = {}
+    for node in session.graph.nodes:
+        if node.kind == "op" and session.values[node.index] is not None:
+            c = node_check(session, node.index)
+            if c.ok is False:
+                out[node.index] = c
+    return out
+
+
+def mismatch_reason(session, i: int) -> str:
+    """The answers side by side for a node failing its check, with the upstream gradient the
+    backward pass actually has (ones if it is zero or not there yet); "" if the node passes."""
+    c = node_check(session, i)
+    if c.verdict != "mismatch":
+        return ""
+    g = session.grads[i]
+    if g is None or not np.any(g):
+        g = seed_gradient(session.graph.nodes[i].shape)
+    found = answers(session.graph, session.kernel, session.values, i, g, Tolerances())
+    return f"{c.name} fails its gradient check: {c.detail}\n{describe_answers(found)}"
+
+
+def _mismatch(session, step: int) -> str:
+    if session.pass_at(step) != BACKWARD or session.graph.nodes[session.node_at(step)].kind != "op":
+        return ""
+    return mismatch_reason(session, session.node_at(step))
+
+
+def _nonfinite(session, step: int) -> str:
+    found = at_step(session, step)
+    return f"nan or inf is born here: {found.describe()}" if found else ""
+
+
+SPECIAL_BREAKS["nonfinite"] = _nonfinite
+SPECIAL_BREAKS["mismatch"] = _mismatch

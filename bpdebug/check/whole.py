@@ -1,0 +1,141 @@
+"""The whole-graph check: d output / d leaf by central differences of the whole forward pass,
+against the gradients the backward pass produced. It confirms the node verdicts: the leaves
+whose gradient path crosses a failing node disagree here, and only those should.
+
+Small leaves are checked element by element, large ones along random directions; past
+MAX_LEAVES leaves (big scalar graphs), the rest are covered by one joint directional check
+that moves every leaf at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernel import Kernel
+from .numeric import PROJECTIONS, ROUNDING, Tolerances, compare, dot, finite
+
+WHOLE_SMALL = 16   # leaves up to this size are checked element by element
+MAX_LEAVES = 64    # leaves checked one by one; the others only jointly
+
+
+@dataclass
+class LeafCheck:
+    name: str
+    mode: str                       # per element, directional, or joint (every leaf at once)
+    verdict: str = "ok"             # ok, mismatch, kink, unchecked
+    ok: bool | None = True
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    hint: str = ""
+
+
+class _Forward:
+    """The output as a function of some leaves' values; the other nodes keep their values."""
+
+    def __init__(self, graph, values: list):
+        self.kernel = Kernel(graph)
+        self.values = values
+        self.n = len(graph.nodes)
+        self.output = graph.output
+
+    def __call__(self, leaves: dict) -> float:
+        consts = self.kernel.consts
+        saved = {j: consts[j] for j in leaves}
+        for j, v in leaves.items():
+            consts[j] = v
+        vals = list(self.values)
+        with np.errstate(all="ignore"):
+            self.kernel.forward(vals, min(leaves), self.n)
+        for j, v in saved.items():
+            consts[j] = v
+        return float(np.sum(vals[self.output]))
+
+
+def _leaf_directions(x, rng, per_element: bool) -> list:
+    scale = np.maximum(np.abs(x), 1.0)
+    if np.ndim(x) == 0:
+        return [(float(scale), float(scale))]
+    if per_element:
+        out = []
+        for e in range(x.size):
+            d = np.zeros(x.shape)
+            d.flat[e] = scale.flat[e]
+            out.append((d, float(scale.flat[e])))
+        return out
+    return [(d, float(np.linalg.norm(d))) for d in (rng.standard_normal(x.shape) * scale for _ in range(PROJECTIONS))]
+
+
+def _check(forward, values: list, grads: list, moved: list, rng, tol: Tolerances, per_element: bool,
+           f0: float) -> list:
+    """Comparisons for moving the leaves `moved` together (one leaf, or all of them)."""
+    # One list of directions per leaf; with several leaves, one joint random direction each.
+    dirs = [_leaf_directions(values[j], rng, per_element) for j in moved]
+    best = None
+    for h in tol.steps():
+        comps = []
+        for pick in range(len(dirs[0])):
+            ds = {j: dirs[a][pick][0] for a, j in enumerate(moved)}
+            norm = float(np.sqrt(sum(dirs[a][pick][1] ** 2 for a in range(len(moved)))))
+            rule = sum(dot(_grad(grads, values, j), d) for j, d in ds.items()) / norm
+            plus = forward({j: values[j] + h * d for j, d in ds.items()})
+            minus = forward({j: values[j] - h * d for j, d in ds.items()})
+            num = (plus - minus) / (2 * h) / norm
+            comps.append(compare(rule, num, 10 * ROUNDING * abs(f0) / (h * norm), tol))
+        failures = sum(not c.ok for c in comps)
+        if best is None or failures < best[0]:
+            best = (failures, comps)
+        if not failures:
+            break
+    return best[1]
+
+
+def _grad(grads: list, values: list, j: int):
+    g = grads[j]
+    return (np.zeros(np.shape(values[j])) if np.ndim(values[j]) else 0.0) if g is None else g
+
+
+def check_leaves(graph, values: list, grads: list, tol: Tolerances, rng, kink_nodes: set,
+                 first: list = ()) -> list[LeafCheck]:
+    """One LeafCheck per leaf that needs a gradient (those in `first` first), and a joint one
+    when there are more than MAX_LEAVES."""
+    leaves = [n.index for n in graph.nodes if n.is_leaf and n.needs_grad]
+    order = [graph.index(name) for name in first] + [j for j in leaves if graph.nodes[j].name not in first]
+    f0 = float(np.sum(values[graph.output]))
+    forward = _Forward(graph, values)
+    results = []
+    for j in order[:MAX_LEAVES]:
+        per_element = np.size(values[j]) <= WHOLE_SMALL
+        results.append(_leaf_check(graph, values, grads, [j], rng, tol, per_element, f0, forward, kink_nodes))
+    if len(order) > MAX_LEAVES:
+        results.append(_leaf_check(graph, values, grads, order, rng, tol, False, f0, forward, kink_nodes))
+    return results
+
+
+def _leaf_check(graph, values, grads, moved, rng, tol, per_element, f0, forward, kink_nodes) -> LeafCheck:
+    name = graph.nodes[moved[0]].name if len(moved) == 1 else f"all {len(moved)} leaves"
+    mode = "joint" if len(moved) > 1 else ("per element" if per_element else "directional")
+    result = LeafCheck(name, mode)
+    if not (finite(f0) and all(finite(values[j]) and finite(grads[j]) for j in moved)):
+        result.verdict, result.ok, result.hint = "unchecked", None, "nan or inf in the graph"
+        return result
+    comps = _check(forward, values, grads, moved, rng, tol, per_element, f0)
+    result.max_abs_err = max(c.abs_err for c in comps)
+    result.max_rel_err = max(c.rel_err for c in comps)
+    if all(c.ok for c in comps):
+        return result
+    crossed = kink_nodes & _downstream(graph, moved)
+    if crossed:
+        names = ", ".join(graph.nodes[i].name for i in sorted(crossed)[:3])
+        result.verdict, result.hint = "kink", f"its path crosses a kink ({names}): differences straddle it"
+        return result
+    result.verdict, result.ok = "mismatch", False
+    return result
+
+
+def _downstream(graph, start: list) -> set:
+    marked = set(start)
+    for node in graph.nodes[min(start):]:
+        if any(j in marked for j in node.inputs):
+            marked.add(node.index)
+    return marked
