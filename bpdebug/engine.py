@@ -81,6 +81,7 @@ SPECIAL_BREAKS: dict[str, Callable] = {}
 
 class Session:
     def __init__(self, graph: Graph):
+        from . import check  # noqa: F401  registers `break nonfinite` and `break mismatch`
         self.graph = graph
         self.kernel = Kernel(graph)
         self.n = len(graph.nodes)
@@ -88,6 +89,7 @@ class Session:
         self.breakpoints: list[Breakpoint] = []
         self.watches: list[Expression] = []
         self._next_bp = 1
+        self.recorder = None            # a trace recorder (bpdebug.trace): told of each step taken
         self.restart()
 
     # ---- position -------------------------------------------------------------------------
@@ -98,6 +100,8 @@ class Session:
         out = self.graph.output
         self.grads[out] = seed_gradient(self.graph.nodes[out].shape)
         self._undo: list = []           # one entry per backward step taken
+        if self.recorder is not None:
+            self.recorder.restarted(self)
 
     @property
     def pass_(self) -> str:
@@ -136,7 +140,7 @@ class Session:
         out = []
         for c in self.graph.consumers[i]:
             if c >= done_below and self.t > self.n:
-                cs = self.kernel.contributions(self.values, self.grads, c)
+                cs = self.contributions(c)
                 for k, j in enumerate(self.graph.nodes[c].inputs):
                     if j == i and cs[k] is not None:
                         out.append((self.graph.nodes[c].name, _plain(cs[k])))
@@ -160,7 +164,7 @@ class Session:
 
     def _terms(self, i: int) -> list:
         g, node = self.graph, self.graph.nodes[i]
-        cs = self.kernel.contributions(self.values, self.grads, i)
+        cs = self.contributions(i)
         locals_ = self.local_derivatives(i)
         out_text = node.op.formula.format(*(g.nodes[j].name for j in node.inputs)) if node.kind == "op" else ""
         terms = []
@@ -171,6 +175,10 @@ class Session:
                               _plain(cs[k]) if g.nodes[j].needs_grad else None,
                               _plain(self.grads[j]) if g.nodes[j].needs_grad else None))
         return terms
+
+    def contributions(self, i: int) -> tuple:
+        """What the backward step of node i sends to each of its inputs."""
+        return self.kernel.contributions(self.values, self.grads, i)
 
     def local_derivatives(self, i: int) -> list:
         """Local derivative values d(node)/d(input), where they are elementwise (else None)."""
@@ -191,19 +199,26 @@ class Session:
 
     # ---- moving ---------------------------------------------------------------------------
     def _advance(self, steps: int) -> None:
-        """Take `steps` steps with no checks: the tight loop."""
+        """Take `steps` steps with no checks: the tight loop. A recorder gets the steps in
+        chunks of its size as they are taken, with the contributions each backward step sent."""
+        recorder = self.recorder
+        chunk = recorder.chunk if recorder is not None else steps
+        sent = recorder.sent if recorder is not None else None
         with np.errstate(all="ignore"):
             while steps > 0 and self.t < self.total:
+                start = self.t
                 if self.t < self.n:
-                    stop = min(self.n, self.t + steps)
+                    stop = min(self.n, self.t + steps, self.t + chunk)
                     self.kernel.forward(self.values, self.t, stop)
                 else:
                     hi = self.total - self.t                  # next backward node is hi - 1
-                    lo = max(0, hi - steps)
-                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo)
+                    lo = max(0, hi - min(steps, chunk))
+                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
                     stop = self.total - lo
                 steps -= stop - self.t
                 self.t = stop
+                if recorder is not None:
+                    recorder.took(self, start, stop)
 
     def step(self, count: int = 1) -> StepEvent | None:
         """Take `count` single steps, stopping early at a breakpoint; the last step's event."""
