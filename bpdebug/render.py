@@ -67,18 +67,21 @@ def node_table(session, title: str | None = None) -> Table:
 TENSOR_ROWS, TENSOR_COLS = 8, 8
 
 
-def short_value(x) -> str:
-    """A value in a few characters, for a table cell: numbers as such, small tensors inline,
-    larger ones as their norm (with a nan/inf count when there are any)."""
+def short_value(x, width: int | None = None) -> str:
+    """A value in a few characters, for a table cell or an edge label: numbers as such, small
+    tensors inline when they fit in `width`, others as their norm ‖·‖ (or their nan/inf count)."""
     if x is None:
         return "·"
-    if np.ndim(x) == 0 or np.size(x) <= 3:
-        return format_value(x, 3)
+    if np.ndim(x) == 0:
+        return format_value(x)
+    inline = format_value(x, 3) if np.size(x) <= 3 else ""
+    if inline and (width is None or len(inline) <= width):
+        return inline
     arr = np.asarray(x, dtype=float)
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
     if bad:
         return f"{bad} nan/inf"
-    return f"‖{format_number(float(np.linalg.norm(arr)))}‖"
+    return f"‖{_cell_number(float(np.linalg.norm(arr)))}‖"
 
 
 def number_style(x: float, scale: float) -> str:

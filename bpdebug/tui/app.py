@@ -16,6 +16,7 @@ from time import perf_counter
 from textual.app import App
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Footer, Label
 
@@ -128,7 +129,7 @@ class BpDebugApp(App):
         inspector = self.query_one(Inspector)
         inspector.show(i)
         which = "current" if i == self.session.current else "next" if i == self.session.upcoming else "selected"
-        inspector.border_title = f"inspector: {node.name} ({which})"
+        inspector.border_title = f"inspector: {escape(node.name)} ({which})"   # titles are markup
 
     def _touched(self, before: int, after: int) -> list | None:
         """Nodes whose row may differ between positions `before` and `after` (steps taken):

@@ -84,7 +84,9 @@ def _heading(text: str, style: str) -> Text:
     return Text(text, style=f"bold {style}")
 
 
-def inspect(session, i: int) -> list:
+def inspect(session, i: int, source_lines: list[str]) -> list:
+    """The renderables for node i; `source_lines` is the program split into lines (once: a
+    step must not cost a pass over a 10,000-line program)."""
     graph = session.graph
     node = graph.nodes[i]
     parts: list = []
@@ -95,7 +97,7 @@ def inspect(session, i: int) -> list:
     if i == session.current:
         head.append(f"   ({session.pass_at(session.t - 1)} step {session.t} of {session.total})", style="dim")
     parts.append(head)
-    where = _source_line(graph, node)
+    where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
     parts.extend(_forward(session, i))
@@ -105,10 +107,9 @@ def inspect(session, i: int) -> list:
     return parts
 
 
-def _source_line(graph, node) -> Text | None:
-    if node.span is None or not graph.source:
+def _source_line(graph, node, lines: list[str]) -> Text | None:
+    if node.span is None:
         return None
-    lines = graph.source.splitlines()
     if not 0 < node.span.line <= len(lines):
         return None
     source = lines[node.span.line - 1].strip()
@@ -185,16 +186,14 @@ def _backward(session, i: int) -> list:
         return [heading]
     out: list = [heading]
     seed = i == graph.output
-    upstream = heading
-    upstream.append(f"  upstream dL/d{node.name} = ")
+    heading.append(f"  upstream dL/d{node.name} = ")
+    note = (Text("  (the seed: dL/dL = 1)", style="dim") if seed
+            else received_text(session, i) if not node.inputs else Text(""))
     if np.ndim(grad) == 0:
-        upstream.append_text(_value(grad, BACKWARD_STYLE))
-    if seed:
-        upstream.append("  (the seed: dL/dL = 1)", style="dim")
-    elif not node.inputs:
-        upstream.append_text(received_text(session, i))
-    if np.ndim(grad) != 0:
-        out.append(tensor_table(grad))
+        heading.append_text(_value(grad, BACKWARD_STYLE))
+        heading.append_text(note)
+    else:
+        out.extend([tensor_table(grad), note])
     ev = session.event(session.total - 1 - i)
     grid = _grid()
     for term in (ev.terms if ev is not None else []):
@@ -244,6 +243,7 @@ class Inspector(VerticalScroll):
         self.session = session
         self.node: int | None = None
         self._body = Static("", markup=False)
+        self._source_lines = (session.graph.source or "").splitlines()
 
     def compose(self):
         yield self._body
@@ -253,4 +253,4 @@ class Inspector(VerticalScroll):
         if i is None:
             self._body.update(Text("nothing stepped yet: press s to take the first step", style="dim"))
         else:
-            self._body.update(Group(*inspect(self.session, i)))
+            self._body.update(Group(*inspect(self.session, i, self._source_lines)))

@@ -71,10 +71,10 @@ def circuit(session, i: int, limit: int = 6) -> Circuit:
     lines = [(graph.formula(node), "bold")]
     if node.shape != ():
         lines.append((f"shape {node.shape}", "dim"))
-    lines.append((f"value {short_value(value)}", FORWARD_STYLE if is_finite(value) else BAD_STYLE))
+    lines.append((f"value {short_value(value, 16)}", FORWARD_STYLE if is_finite(value) else BAD_STYLE))
     if node.needs_grad:
         g_final = backward_done(session, i) or i == graph.output
-        lines.append((f"dL/d{node.name} {short_value(grad)}" if grad is not None or g_final
+        lines.append((f"dL/d{node.name} {short_value(grad, 16)}" if grad is not None or g_final
                       else f"dL/d{node.name} pending",
                       BAD_STYLE if not is_finite(grad) else BACKWARD_STYLE if g_final else "dim"))
     return Circuit(graph.op_label(node), lines, inputs, consumers,
@@ -94,7 +94,7 @@ def _edge(width: int, label: object, forward: bool, style: str) -> Text:
     pending = label is PENDING
     line = "┄" if pending else "─"
     body = width - 1
-    tag = "" if pending else f" {short_value(label)} "
+    tag = "" if pending else f" {short_value(label, body - 4)} "
     if len(tag) > body - 2:
         tag = tag[: max(0, body - 2)]
     left = (body - len(tag)) // 2 if forward else max(1, (body - len(tag)) // 2)

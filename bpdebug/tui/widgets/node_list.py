@@ -132,13 +132,13 @@ class NodeList(ScrollView, can_focus=True):
                                     base + self.get_component_rich_style("node-list--op")))
         value = session.values[i]
         segments.append(Segment(" ", base))
-        segments.append(Segment(_fit(short_value(value), value_w, True),
+        segments.append(Segment(_fit(short_value(value, value_w), value_w, True),
                                 base + _number_style(value, "")))
         grad = session.grads[i]
         final = status == "grad" or (status == "current" and session.pass_at(session.t - 1) == "backward")
         grad_style = self.get_component_rich_style("node-list--grad" if final else "node-list--partial")
         segments.append(Segment(" ", base))
-        segments.append(Segment(_fit(short_value(grad) if node.needs_grad else "", grad_w, True),
+        segments.append(Segment(_fit(short_value(grad, grad_w) if node.needs_grad else "", grad_w, True),
                                 base + _number_style(grad, grad_style)))
         strip = Strip(segments)
         return strip.crop_extend(0, width, base)
