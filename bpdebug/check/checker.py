@@ -62,9 +62,8 @@ def check_session(session, tol: Tolerances = Tolerances(), seed: int = 0) -> Rep
     nodes = [check_node(graph, kernel, values, n.index, tol, rng) for n in graph.nodes if n.kind == "op"]
     first_bad = next((c for c in nodes if c.ok is False), None)
     affects = affected_leaves(graph, first_bad) if first_bad else []
-    kinks = {c.index for c in nodes if c.verdict == "kink"}
     report = Report(tol, nodes, first_bad, affects, first_origin(graph, kernel, values, grads, session.total),
-                    check_leaves(graph, values, grads, tol, rng, kinks, first=affects))
+                    check_leaves(graph, values, grads, tol, rng, first=affects))
     for c in nodes:
         if graph.nodes[c.index].op.custom is not None and graph.nodes[c.index].op.custom.grads and c.ok is not None:
             g = grads[c.index]

@@ -81,7 +81,7 @@ def layer_health(graph, values: list, grads: list) -> list[LayerHealth]:
         units = node.shape[1]
         act_index = names.get(f"{prefix}.a")
         act = graph.nodes[act_index].op.name if act_index is not None else "identity"
-        layer = LayerHealth(prefix, act, units, norm, zeros, flags=_norm_flags(norm, zeros))
+        layer = LayerHealth(prefix, act, units, norm, zeros)  # its params carry the norm flags
         a = values[act_index] if act_index is not None else None
         if a is not None:
             _activation(layer, np.asarray(a, dtype=float).reshape(-1, units))

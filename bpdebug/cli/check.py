@@ -63,8 +63,8 @@ def _print(session, report, show_all: bool) -> None:
     console.print(_node_table(report, show_all))
     _print_custom(console, g, report)
     console.print(_leaf_table(report))
-    _print_verdict(console, g, report)
     _print_health(console, report)
+    _print_verdict(console, g, report)
 
 
 def _node_table(report, show_all: bool):
@@ -152,19 +152,22 @@ def _print_health(console, report) -> None:
 
     if report.params:
         table = Table(title="gradient health per parameter", header_style="bold")
-        for col in ("param", "shape", "grad norm", "exact zeros", "flags"):
-            table.add_column(col, overflow="fold")
+        for col in ("param", "shape", "grad norm", "exact zeros"):
+            table.add_column(col)
         for p in report.params:
-            table.add_row(Text(p.name), str(p.shape), f"{p.grad_norm:.3g}", f"{p.zero_share:.0%}",
-                          Text("; ".join(p.flags), style="yellow"))
+            table.add_row(Text(p.name, style="yellow" if p.flags else ""), str(p.shape), f"{p.grad_norm:.3g}",
+                          f"{p.zero_share:.0%}")
         console.print(table)
     if report.layers:
         table = Table(title="gradient health per layer", header_style="bold")
-        for col in ("layer", "act", "units", "grad norm", "exact zeros in W grad", "dead units", "saturated", "flags"):
-            table.add_column(col, overflow="fold")
+        for col in ("layer", "act", "units", "grad norm", "zeros in dW", "dead units", "saturated"):
+            table.add_column(col)
         for h in report.layers:
-            table.add_row(Text(h.name), h.act, str(h.units), f"{h.grad_norm:.3g}", f"{h.zero_share:.0%}",
+            table.add_row(Text(h.name, style="yellow" if h.flags else ""), h.act, str(h.units),
+                          f"{h.grad_norm:.3g}", f"{h.zero_share:.0%}",
                           "—" if h.dead_units is None else str(h.dead_units),
-                          "—" if h.saturated_share is None else f"{h.saturated_share:.0%}",
-                          Text("; ".join(h.flags), style="yellow"))
+                          "—" if h.saturated_share is None else f"{h.saturated_share:.0%}")
         console.print(table)
+    for name, flags in [(p.name, p.flags) for p in report.params] + [(h.name, h.flags) for h in report.layers]:
+        for flag in flags:
+            console.print(Text(f"health: {name}: {flag}", style="yellow"))
