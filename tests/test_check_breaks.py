@@ -90,3 +90,17 @@ def test_engine_import_with_the_checker_registered_leaves_rich_and_textual_out()
             "assert {'nonfinite', 'mismatch'} <= set(SPECIAL_BREAKS)\n"
             "assert 'rich' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_check_command_lists_failing_computed_nodes_and_shows_one_nodes_answers():
+    from bpdebug.commands import execute
+    s = bpdebug.load_file(MISTAKES / "broadcast.bp")
+    assert "no node is computed yet" in execute(s, "check").text
+    execute(s, "until y")
+    assert execute(s, "check").text == "y: mismatch: grad scale_rows wrt c: not summed back over axis 1"
+    text = execute(s, "check y").text
+    assert "wrt c: hand-written disagrees with autodiff and numerical" in text
+    assert "numerical    [6, 15, 25]" in text      # sum(x * 1, axis=1) for dout = ones: 6, 15, 25
+    assert execute(s, "check L").error and execute(s, "check nope").error
+    execute(s, "continue")
+    assert execute(s, "check L").text.startswith("L: ok")

@@ -77,3 +77,28 @@ def _nonfinite(session, step: int) -> str:
 
 SPECIAL_BREAKS["nonfinite"] = _nonfinite
 SPECIAL_BREAKS["mismatch"] = _mismatch
+
+
+def check_text(session, name: str | None = None) -> str:
+    """The `check [NODE]` command: NODE's verdict (with its answers if it fails), or every
+    computed node that fails and where nan or inf is born so far."""
+    from ..lang import BpError
+    from .origin import nonfinite_origin
+
+    g = session.graph
+    if name:
+        i = g.index(name)
+        if session.values[i] is None:
+            raise BpError(f"'{name}' is not computed yet; step the forward pass past it first")
+        if g.nodes[i].kind != "op":
+            return f"{name} is a {g.nodes[i].kind}: it has no backward rule to check"
+        c = node_check(session, i)
+        return mismatch_reason(session, i) or f"{c.name}: {c.verdict}" + (f" ({c.hint})" if c.hint else "")
+    lines = [f"{c.name}: {c.verdict}: {c.hint}" for c in failing_nodes(session).values()]
+    origin = nonfinite_origin(session)
+    if origin is not None:
+        lines.append(f"nan or inf is born at {origin.name}: {origin.describe()}")
+    computed = sum(1 for n in g.nodes if n.kind == "op" and session.values[n.index] is not None)
+    if not computed:
+        return "no node is computed yet: step the forward pass first"
+    return "\n".join(lines) or f"all {computed} computed node(s) pass their gradient check"
