@@ -35,7 +35,7 @@ HELP = {
     "back": "back [N]          (r) take back N steps, restoring every value and gradient",
     "until": "until NODE        (u) run until NODE is stepped (in this pass, else the next)",
     "break": "break [forward|backward] [NODE] [if COND]   (b) set a breakpoint; "
-             "`break nonfinite` and other named checks too",
+             "`break nonfinite` (where nan/inf is born), `break mismatch` (a wrong backward rule)",
     "tbreak": "tbreak ...        a breakpoint that deletes itself when hit",
     "delete": "delete [N]        delete breakpoint N (all without N)",
     "disable": "disable N         disable breakpoint N",
@@ -48,6 +48,8 @@ HELP = {
     "set": "set LEAF = VALUE  give a leaf a new value and recompute up to here",
     "restart": "restart           back to before the first step (breakpoints stay)",
     "info": "info breakpoints|watches",
+    "check": "check [NODE]      check backward rules against central differences: the failing "
+             "computed nodes, or NODE's answers side by side",
     "help": "help [COMMAND]    (h) this list",
 }
 
@@ -281,6 +283,11 @@ def command_info(session: Session, arg: str) -> Result:
 
 
 # ---- looking ---------------------------------------------------------------------------------
+
+def command_check(session: Session, arg: str) -> Result:
+    from .check.breaks import check_text
+    return Result(check_text(session, arg or None))
+
 
 def command_print(session: Session, arg: str) -> Result:
     if not arg:
