@@ -152,9 +152,11 @@ def test_cli_exit_codes(capsys, tmp_path):
     assert cli_main(["check", str(MISTAKES / "factor.bp")]) == 1
     assert cli_main(["check", str(tmp_path / "missing.bp")]) == 2
     assert cli_main(["check", "-e", "f = x *"]) == 2
-    assert cli_main(["check", "-e", "f = 2 * x", "--set", "x=3", "--eps", "0"]) == 2
-    assert "--eps must be" in capsys.readouterr().err
-    assert cli_main(["check", "-e", "f = 2 * x", "--set", "x=3", "--rtol", "-1"]) == 2
+    for flag, value, words in (("--eps", "0", "must be between 0 and 1"), ("--eps", "x", "expected a number"),
+                               ("--rtol", "-1", "must be a number of at least 0")):
+        with pytest.raises(SystemExit) as stop:   # usage errors leave through argparse, exit 2
+            cli_main(["check", "-e", "f = 2 * x", "--set", "x=3", flag, value])
+        assert stop.value.code == 2 and f"argument {flag}: {words}" in capsys.readouterr().err
 
 
 def test_cli_report_names_the_first_bad_node_what_it_affects_and_the_tolerances(capsys):
