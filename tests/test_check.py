@@ -175,3 +175,52 @@ def test_cli_lists_only_the_nodes_to_look_at_in_a_big_graph(capsys):
     assert "more nodes check ok (--all lists them)" in out
     assert cli_main(["check", "-e", program, "--all"]) == 0
     assert "x59.1" in capsys.readouterr().out
+
+
+# Every op of the op table, on scalars and on broadcasting tensors: its built-in rule must pass
+# its own check (this checks ops.py's VJPs against central differences), with no false alarm.
+A = "A = [[0.5, -1.2, 2.0], [1.5, 0.3, -0.7]]"
+P = "P = [[0.4, 1.3, 2.2], [0.9, 0.6, 1.7]]"       # positive, for log, sqrt and pow
+R = "r = [0.2, -0.4, 1.1]"
+M = "M = [[0.3, -1.0], [0.8, 0.5], [-0.6, 1.4]]"
+
+
+@pytest.mark.parametrize("program", [
+    "x = 0.7\ny = -1.3\nf = x + y - x * y / (y * y + 1)",
+    "x = 1.7\ny = 0.6\nf = x ^ y",
+    f"{P}\n{R}\nf = sum(P ^ r)",
+    f"{A}\n{R}\nf = sum(A * r + A / (r * r + 1) - r)",
+    f"{A}\nf = sum(-A + exp(A) + sin(A) * cos(A) + tan(A * 0.3) + tanh(A) + sigmoid(A) + softplus(A))",
+    f"{P}\nf = sum(log(P) + sqrt(P))",
+    f"{A}\nf = sum(relu(A) + abs(A))",
+    f"{A}\n{R}\nf = sum(max(A, r) + min(A, r))",
+    f"{A}\n{M}\nf = sum(tanh(A @ M))",
+    f"{M}\nv = [0.5, -2.0]\nf = sum(M @ v)",
+    f"{A}\nf = sum(mean(A, axis=0)) * sum(sum(A, axis=1))",
+    f"{A}\nf = mean(A * A)",
+    f"{A}\n{M}\nf = sum(transpose(A) * M)",
+    f"{A}\nt = [[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]]\nf = sum(softmax(A) * t) + sum(log_softmax(A, axis=0) * t)",
+    "def sq(a) = a * a + 1\nx = 0.4\nf = sq(sq(x))",
+])
+def test_every_built_in_rule_passes_its_check(program):
+    report = check_session(bpdebug.load(program))
+    assert report.ok, [(c.name, c.verdict, c.hint) for c in report.nodes if c.verdict != "ok"]
+    assert all(c.verdict == "ok" for c in report.nodes)
+
+
+def test_a_node_check_evaluates_that_node_alone_a_few_times():
+    from bpdebug.check import Tolerances, check_node
+    s = bpdebug.load("\n".join(["x0 = 0.3"] + [f"x{i} = sin(x{i - 1}) + x{i - 1}" for i in range(1, 40)]))
+    s.goto(s.total)
+    calls = [0] * len(s.graph.nodes)
+
+    def counted(j, f):
+        def wrapper(*args):
+            calls[j] += 1
+            return f(*args)
+        return wrapper
+
+    s.kernel.fwd = [f if f is None else counted(j, f) for j, f in enumerate(s.kernel.fwd)]
+    i = s.graph.index("x20")
+    assert check_node(s.graph, s.kernel, s.values, i, Tolerances(), np.random.default_rng(0)).verdict == "ok"
+    assert [j for j, n in enumerate(calls) if n] == [i] and calls[i] <= 4
