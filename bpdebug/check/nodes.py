@@ -55,7 +55,6 @@ class NodeCheck:
     ok: bool | None = True     # None: could not be checked
     hint: str = ""             # a few words
     inputs: list = field(default_factory=list)
-    custom: bool = False
     detail: str = ""           # the explanation in full, when there is more to say than the hint
 
     def set(self, verdict: str, ok: bool | None, hint: str, detail: str = "") -> "NodeCheck":
@@ -84,7 +83,7 @@ def rule_kind(node, k: int) -> str:
 
 def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> NodeCheck:
     node = graph.nodes[i]
-    res = NodeCheck(i, node.name, graph.op_label(node), custom=node.op.custom is not None)
+    res = NodeCheck(i, node.name, graph.op_label(node))
     ins = [values[j] for j in node.inputs]
     out = values[i]
     if out is None or any(x is None for x in ins):
