@@ -66,7 +66,8 @@ def check_session(session, tol: Tolerances = Tolerances(), seed: int = 0) -> Rep
                     check_leaves(graph, values, grads, tol, rng, first=affects))
     for c in nodes:
         custom = graph.nodes[c.index].op.custom
-        if custom is not None and custom.grads and c.verdict in ("ok", "mismatch"):  # a kink's differences straddle it
+        # at a kink the differences straddle it: no answers to set side by side
+        if custom is not None and custom.grads and c.verdict in ("ok", "mismatch"):
             g = grads[c.index]
             if g is None or not np.any(g):
                 g = seed_gradient(graph.nodes[c.index].shape)

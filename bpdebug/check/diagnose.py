@@ -89,10 +89,12 @@ def _summed_back(custom, k: int, ins, out, g, num, tol: Tolerances):
             if axes == tuple(range(extra)):
                 return None
             which = axes[0] if len(axes) == 1 else axes
-            return f"not summed back over axis {which}", (f"gives shape {full.shape} for '{param}' {target} without summing it back: bpdebug sums "
-                    f"leading axes back automatically (axis {tuple(range(extra)) if extra > 1 else 0}), but "
-                    f"'{param}' was broadcast along axis {which}; sum it there in the grad line: "
-                    f"sum(..., axis={which})")
+            auto = tuple(range(extra)) if extra > 1 else 0
+            return f"not summed back over axis {which}", (
+                f"gives shape {full.shape} for '{param}' {target} without summing it back: bpdebug sums "
+                f"leading axes back automatically (axis {auto}), but "
+                f"'{param}' was broadcast along axis {which}; sum it there in the grad line: "
+                f"sum(..., axis={which})")
     return None
 
 
@@ -104,8 +106,9 @@ def _transposed(graph, kernel, node, k: int, ins, out, g, num, tol: Tolerances):
             args[m] = x.T
             if close(_rule(kernel, node.index, k, g, out, args), num, tol, 1e-7 * float(np.max(np.abs(num)))):
                 name = _input_name(graph, node, m)
-                return f"missing transpose of {name}", (f"is right only once {name} is transposed: a missing transpose of {name}, "
-                        f"hidden because it is square {x.shape}")
+                return f"missing transpose of {name}", (
+                    f"is right only once {name} is transposed: a missing transpose of {name}, "
+                    f"hidden because it is square {x.shape}")
     return None
 
 

@@ -129,7 +129,8 @@ def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> Nod
         from .diagnose import diagnose
         return res.set("mismatch", False, *diagnose(graph, kernel, values, i, bad[0], tol, rng))
     if at_kink is not None:
-        return res.set("kink", True, f"{rule} at {int(at_kink.sum())} of {at_kink.size} elements; the others agree")
+        return res.set("kink", True,
+                       f"{rule} at {int(at_kink.sum())} of {at_kink.size} elements; the others agree")
     if near is not None and near.any():
         res.hint = f"{int(near.sum())} element(s) within a step of a kink left out; the others agree"
     if custom is not None and any(c.autodiff_ok is False for c in res.inputs):

@@ -63,7 +63,8 @@ def _leaf_directions(x, rng, per_element: bool) -> list:
             d.flat[e] = scale.flat[e]
             out.append((d, float(scale.flat[e])))
         return out
-    return [(d, float(np.linalg.norm(d))) for d in (rng.standard_normal(x.shape) * scale for _ in range(PROJECTIONS))]
+    ds = [rng.standard_normal(x.shape) * scale for _ in range(PROJECTIONS)]
+    return [(d, float(np.linalg.norm(d))) for d in ds]
 
 
 def _check(graph, forward, values: list, grads: list, moved: list, rng, tol: Tolerances,

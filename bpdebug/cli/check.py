@@ -114,7 +114,8 @@ def _print_custom(console, graph, report) -> None:
     console.print(Text("hand-written gradients: three answers side by side "
                        "(for the upstream gradient of the backward pass)", style="bold"))
     for c, found in report.custom:
-        console.print(Text(f"  {graph.formula(graph.nodes[c.index])}", style="bold red" if c.ok is False else "bold"))
+        style = "bold red" if c.ok is False else "bold"
+        console.print(Text(f"  {graph.formula(graph.nodes[c.index])}", style=style))
         console.print(Text(describe_answers(found, "    ")))
 
 
@@ -157,7 +158,8 @@ def _print_verdict(console, graph, report) -> None:
     if report.origin is not None:
         console.print(Text("non-finite origin: ", style="bold red") + Text(report.origin.describe()))
     elif any(c.ok is False for c in report.leaves) and bad is None:
-        console.print(Text("every node passes, but the whole-graph check disagrees: see its table", style="bold red"))
+        console.print(Text("every node passes, but the whole-graph check disagrees: see its table",
+                           style="bold red"))
     if report.ok:
         console.print(Text("every gradient checks: no node's rule disagrees with its numerical derivative",
                            style="bold green"))
