@@ -51,24 +51,22 @@ def random_like(x, rng):
     return float(rng.standard_normal()) if np.ndim(x) == 0 else rng.standard_normal(np.shape(x))
 
 
-def directions(x, rng) -> list:
-    """[(direction, its norm)]: scaled basis vectors for small inputs, random ones for large."""
+def directions(x, rng, per_element: bool | None = None) -> list:
+    """[(direction, its norm)]: scaled basis vectors (by default for inputs up to SMALL
+    elements), else PROJECTIONS random directions."""
     if np.ndim(x) == 0:
         s = max(abs(float(x)), 1.0)
         return [(s, s)]
     scale = np.maximum(np.abs(x), 1.0)
-    if x.size <= SMALL:
+    if per_element if per_element is not None else x.size <= SMALL:
         out = []
         for e in range(x.size):
             d = np.zeros(x.shape)
             d.flat[e] = scale.flat[e]
             out.append((d, float(scale.flat[e])))
         return out
-    out = []
-    for _ in range(PROJECTIONS):
-        d = rng.standard_normal(x.shape) * scale
-        out.append((d, float(np.linalg.norm(d))))
-    return out
+    ds = [rng.standard_normal(x.shape) * scale for _ in range(PROJECTIONS)]
+    return [(d, float(np.linalg.norm(d))) for d in ds]
 
 
 def shifted(args: list, k: int, d, h: float) -> tuple:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..kernel import Kernel
 from . import kinks
-from .numeric import PROJECTIONS, ROUNDING, Tolerances, compare, dot, finite
+from .numeric import ROUNDING, Tolerances, compare, directions, dot, finite
 
 WHOLE_SMALL = 16   # leaves up to this size are checked element by element
 MAX_LEAVES = 64    # leaves checked one by one; the others only jointly
@@ -52,26 +52,11 @@ class _Forward:
         return vals
 
 
-def _leaf_directions(x, rng, per_element: bool) -> list:
-    scale = np.maximum(np.abs(x), 1.0)
-    if np.ndim(x) == 0:
-        return [(float(scale), float(scale))]
-    if per_element:
-        out = []
-        for e in range(x.size):
-            d = np.zeros(x.shape)
-            d.flat[e] = scale.flat[e]
-            out.append((d, float(scale.flat[e])))
-        return out
-    ds = [rng.standard_normal(x.shape) * scale for _ in range(PROJECTIONS)]
-    return [(d, float(np.linalg.norm(d))) for d in ds]
-
-
 def _check(graph, forward, values: list, grads: list, moved: list, rng, tol: Tolerances,
            per_element: bool, f0: float) -> tuple[list, set]:
     """(comparisons, kink nodes crossed) for moving the leaves `moved` together. A comparison
     that fails because its step carried a node across a kink is left out, the node recorded."""
-    dirs = [_leaf_directions(values[j], rng, per_element) for j in moved]
+    dirs = [directions(values[j], rng, per_element) for j in moved]
     out = graph.output
     candidates = None
     best = None
