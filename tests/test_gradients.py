@@ -1,0 +1,265 @@
+"""Gradients of random programs agree with central differences.
+
+Hypothesis writes straight-line programs over scalar and tensor leaves (shapes that broadcast
+against each other), using the op table's ops (matmul, sum/mean/softmax/log_softmax with axis,
+max/min, pow with a positive base, transpose) and user ops with and without grad lines. The
+numerical derivative of every leaf element comes from re-running the forward pass with that
+element moved by +-h (Session.set_leaf), so it never touches the backward pass. Programs whose
+values sit near a kink (relu or abs near 0, a max/min tie) are rejected, since a central
+difference straddling a kink says nothing about the derivative there.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import bpdebug
+
+SHAPES = [(), (3,), (1, 3), (2, 1), (2, 3)]
+H = 1e-6
+KINK_MARGIN = 1e-3
+
+DEFS = """def sq(a) = a * a
+def cube(a) = a * a * a
+grad cube wrt a = 3 * a^2
+def gate(a, b) = a * tanh(b)
+grad gate wrt a = dout * tanh(b)
+def soft(a) = log(1 + exp(a))
+grad soft wrt a = 1 / (1 + exp(-a))
+"""
+
+UNARY = ["neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "softplus",
+         "sq", "cube", "soft", "square", "cube_pow"]
+BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate"]
+
+
+def literal(value) -> str:
+    return repr(float(value)) if np.ndim(value) == 0 else json.dumps(np.asarray(value).tolist())
+
+
+def broadcast(a: tuple, b: tuple) -> tuple:
+    return tuple(np.broadcast_shapes(a, b))
+
+
+def fits(a: tuple, b: tuple) -> bool:
+    try:
+        broadcast(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+@st.composite
+def values_of(draw, shape):
+    n = int(np.prod(shape)) if shape else 1
+    # a grid of 0.001 in [-2, 2]: no subnormal or 1e-300 values, which say nothing more
+    xs = draw(st.lists(st.integers(-2000, 2000).map(lambda k: k / 1000), min_size=n, max_size=n))
+    return np.array(xs).reshape(shape) if shape else xs[0]
+
+
+@st.composite
+def programs(draw, shapes=SHAPES, tensor_ops=True):
+    """(program text, leaf names)."""
+    lines = [DEFS]
+    nodes: list[tuple[str, tuple]] = []
+    leaves: list[str] = []
+
+    def leaf(shape) -> str:
+        name = f"w{len(leaves)}"
+        lines.append(f"{name} = {literal(draw(values_of(shape)))}")
+        leaves.append(name)
+        nodes.append((name, shape))
+        return name
+
+    for _ in range(draw(st.integers(1, 3))):
+        leaf(draw(st.sampled_from(shapes)))
+
+    kinds = ["unary", "binary"] + (["matmul", "reduce", "softmax", "transpose"] if tensor_ops else [])
+    for k in range(draw(st.integers(1, 9))):
+        name = f"n{k}"
+        kind = draw(st.sampled_from(kinds))
+        a, sa = draw(st.sampled_from(nodes))
+        if kind == "unary":
+            op = draw(st.sampled_from(UNARY))
+            expr = {
+                "neg": f"-{a}", "exp": f"exp(tanh({a}))", "log": f"log(sigmoid({a}) + 0.1)",
+                "sqrt": f"sqrt(sigmoid({a}) + 0.1)", "square": f"{a} ^ 2", "cube_pow": f"{a} ^ 3",
+            }.get(op, f"{op}({a})")
+            shape = sa
+        elif kind == "binary":
+            op = draw(st.sampled_from(BINARY))
+            others = [(n, s) for n, s in nodes if fits(sa, s) and (n != a or op not in ("max", "min"))]
+            if not others:
+                continue
+            b, sb = draw(st.sampled_from(others))
+            symbol = {"add": "+", "sub": "-", "mul": "*"}
+            if op in symbol:
+                expr = f"{a} {symbol[op]} {b}"
+            elif op == "div":
+                expr = f"{a} / exp(tanh({b}))"
+            elif op == "pow":   # a positive base; any exponent
+                expr = f"exp(tanh({a})) ^ {b}"
+            else:
+                expr = f"{op}({a}, {b})"
+            shape = broadcast(sa, sb)
+        elif kind == "matmul":
+            if sa == ():
+                continue
+            m = draw(st.integers(1, 3))
+            right = draw(st.booleans()) or len(sa) == 1
+            if right:   # a @ W, W of shape (last axis of a, m)
+                w = leaf((sa[-1], m))
+                expr, shape = f"{a} @ {w}", sa[:-1] + (m,)
+            else:       # W @ a, W of shape (m, first axis of a)
+                w = leaf((m, sa[0]))
+                expr, shape = f"{w} @ {a}", (m,) + sa[1:]
+        elif kind == "reduce":
+            if sa == ():
+                continue
+            op = draw(st.sampled_from(["sum", "mean"]))
+            axis = draw(st.sampled_from([None] + list(range(-len(sa), len(sa)))))
+            expr = f"{op}({a})" if axis is None else f"{op}({a}, axis={axis})"
+            shape = () if axis is None else sa[:axis % len(sa)] + sa[axis % len(sa) + 1:]
+        elif kind == "softmax":
+            if sa == ():
+                continue
+            op = draw(st.sampled_from(["softmax", "log_softmax"]))
+            axis = draw(st.sampled_from(range(-len(sa), len(sa))))
+            expr, shape = f"{op}({a}, axis={axis})", sa
+        else:
+            if len(sa) != 2:
+                continue
+            expr, shape = f"transpose({a})", sa[::-1]
+        lines.append(f"{name} = {expr}")
+        nodes.append((name, shape))
+
+    # Every node reaches the output, each through a random weighting (a leaf for the last).
+    *earlier, (last, shape) = nodes
+    terms = [f"sum({last} * {leaf(shape)})"]
+    for name, shape in earlier:
+        if not name.startswith("w"):
+            terms.append(f"sum({name} * {literal(draw(values_of(shape)))})")
+    lines.append("loss L = " + " + ".join(terms))
+    return "\n".join(lines) + "\n", leaves
+
+
+def near_a_kink(s) -> bool:
+    g = s.graph
+    for node in g.nodes:
+        op = node.op.name if node.kind == "op" else ""
+        ins = [np.asarray(s.values[j]) for j in node.inputs]
+        if op in ("relu", "abs") and np.min(np.abs(ins[0])) < KINK_MARGIN:
+            return True
+        if op in ("max", "min") and np.min(np.abs(ins[0] - ins[1])) < KINK_MARGIN:
+            return True
+    return False
+
+
+def forward_value(s, leaf, value) -> float:
+    s.set_leaf(leaf, value)   # recomputes the forward pass up to the current position
+    return s.value("L")
+
+
+def numerical_gradient(s, leaf: str):
+    """Central differences of L in each element of `leaf`, by re-running the forward pass."""
+    x0 = s.value(leaf)
+    if np.ndim(x0) == 0:
+        grad = (forward_value(s, leaf, x0 + H) - forward_value(s, leaf, x0 - H)) / (2 * H)
+        s.set_leaf(leaf, x0)
+        return grad
+    grad = np.zeros_like(x0)
+    for idx in np.ndindex(x0.shape):
+        up, down = x0.copy(), x0.copy()
+        up[idx] += H
+        down[idx] -= H
+        grad[idx] = (forward_value(s, leaf, up) - forward_value(s, leaf, down)) / (2 * H)
+    s.set_leaf(leaf, x0)
+    return grad
+
+
+def check_program(text: str, leaves: list, usable=assume) -> None:
+    """`usable(condition)`: hypothesis rejects a program whose values are unusable; the fixed
+    programs below must never be."""
+    forward = bpdebug.load(text)
+    forward.run(limit=forward.n)               # the forward pass only
+    usable(np.isfinite(forward.value("L")))
+    usable(not near_a_kink(forward))
+    full = bpdebug.load(text)
+    assert full.run().reason == "end"
+    assert full.value("L") == forward.value("L")
+    for leaf in leaves:
+        got = full.grad(leaf)
+        assert np.shape(got) == np.shape(full.value(leaf)), leaf
+        want = numerical_gradient(forward, leaf)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"dL/d{leaf}\n{text}")
+
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@SETTINGS
+@given(programs())
+def test_random_tensor_programs_match_central_differences(program):
+    check_program(*program)
+
+
+@SETTINGS
+@given(programs(shapes=[()], tensor_ops=False))
+def test_random_scalar_programs_match_central_differences(program):
+    # all-scalar nodes take the op table's float path (math.*), not numpy's
+    check_program(*program)
+
+
+# ---- a few fixed programs, for the cases random ones reach rarely --------------------------------
+
+FIXED = {
+    "broadcast row and column": "r = [[0.5, -1, 2]]\nc = [[1.5], [-0.5]]\nloss L = sum(sin(r * c + r))",
+    "scalar times tensor": "s = 0.7\nv = [1, -2, 3]\nloss L = sum(tanh(s * v) * v)",
+    "matrix-vector": "M = [[1, 2, -1], [0.5, -1, 2]]\nv = [0.3, -0.2, 0.9]\nloss L = sum(sigmoid(M @ v))",
+    "vector-matrix": "v = [0.3, -0.2]\nM = [[1, 2, -1], [0.5, -1, 2]]\nloss L = sum((v @ M) ^ 2)",
+    "vector-vector": "u = [0.3, -0.2, 1]\nv = [1, 2, 0.5]\nloss L = (u @ v) ^ 2",
+    "batched softmax": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=1) * T)",
+    "softmax axis 0": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=0) * T)",
+    "softmax cross-entropy": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\n"
+                             "loss L = softmax_cross_entropy(z, y)",
+    "cross-entropy": "a0 = [[0.2, 0.9], [0.6, 0.3]]\ny = [[0, 1], [1, 0]]\nloss L = cross_entropy(a0, y)",
+    "mean over axis then sum": "X = [[1, 2, 3], [4, 5, 6.5]]\nloss L = sum(mean(X * X, axis=0) * [1, -1, 2])",
+    "pow both sides": "a = 1.7\nb = -0.6\nloss L = a ^ b + (a * b) ^ 2",
+    "tensor pow": "a = [0.5, 1.5, 2]\nb = [2, -1, 0.5]\nloss L = sum(a ^ b)",
+    "layer sugar": "x = [[0.1, -0.4], [0.7, 0.2]]\nlayer h = dense(x, 3, act=tanh, seed=0)\n"
+                   "layer o = dense(h, 2, act=softmax, seed=1)\ny = [[1, 0], [0, 1]]\nloss L = cross_entropy(o, y)",
+    "inline def with broadcasting": "def aff(a, b) = a * b + b\nv = [[1, 2], [3, 4]]\nw = [0.5, -1]\n"
+                                    "loss L = sum(aff(v, w) ^ 2)",
+    "custom op with vjp and broadcasting": "def gate(a, b) = a * tanh(b)\ngrad gate wrt a = dout * tanh(b)\n"
+                                           "grad gate wrt b = dout * a * (1 - tanh(b)^2)\n"
+                                           "v = [[1, 2], [3, 4]]\nw = [0.5, -1]\nloss L = sum(gate(v, w) * v)",
+    "fan-out": "x = 0.3\na = x * x\nb = sin(x) * a\nc = a + b + x\nloss L = c * a",
+    # scalar nodes fed by numpy reductions hold np.float64, on the op table's float path
+    "float-path ops on numpy scalars": "v = [0.3, -0.9, 0.4]\nu = [1, 2, -0.5]\ns = sum(v)\nt = v @ u\n"
+                                       "loss L = abs(s) * relu(t) + max(s, t) ^ 2 + exp(s) / sigmoid(t) "
+                                       "+ sqrt(abs(t)) + sin(s) * tan(t) + softplus(s) - min(t, s) * t",
+    "min and max away from ties": "a = [1, -2, 3]\nb = [0.5, 0.5, 4]\nloss L = sum(max(a, b) * min(a, b) ^ 2)",
+}
+
+
+@pytest.mark.parametrize("text", list(FIXED.values()), ids=list(FIXED))
+def test_fixed_programs_match_central_differences(text):
+    s = bpdebug.load(text)
+    leaves = [n.name for n in s.graph.nodes if n.is_leaf]
+    check_program(text, leaves, usable=_must)
+
+
+def _must(condition) -> None:
+    assert condition
+
+
+def test_the_check_catches_a_wrong_handwritten_derivative():
+    # the same comparison must fail when a grad line is wrong, or it proves nothing
+    text = "def cube(a) = a * a * a\ngrad cube wrt a = 2 * a^2\nx = 1.3\nloss L = cube(x)"
+    with pytest.raises(AssertionError, match="dL/dx"):
+        check_program(text, ["x"], usable=_must)
