@@ -22,7 +22,7 @@ STATUSES = {
     "pending": Mark("·", "dim", "pending: not computed yet"),
     "value": Mark("→", "green", "forward done: value computed"),
     "grad": Mark("←", "yellow", "backward done: gradient final"),
-    "current": Mark("▶", "bold reverse", "current: the step just taken"),
+    "current": Mark("▶", "bold", "current: the step just taken (its row is highlighted)"),
 }
 
 FLAGS = {

@@ -37,6 +37,8 @@ class Completer:
         words = line.split()
         if not head.strip():
             pool = [c for c in HELP if c.startswith(token)]
+        elif head.endswith("("):                       # value(NODE), grad(NODE)
+            pool = [name + ")" for name in self._names(token)]
         else:
             command = ALIASES.get(words[0], words[0])
             pool = [w for w in self._words(command, head) if w.startswith(token)]

@@ -187,8 +187,7 @@ def _backward(session, i: int) -> list:
     out: list = [heading]
     seed = i == graph.output
     heading.append(f"  upstream dL/d{node.name} = ")
-    note = (Text("  (the seed: dL/dL = 1)", style="dim") if seed
-            else received_text(session, i) if not node.inputs else Text(""))
+    note = Text("  (the seed: dL/dL = 1)", style="dim") if seed else received_text(session, i)
     if np.ndim(grad) == 0:
         heading.append_text(_value(grad, BACKWARD_STYLE))
         heading.append_text(note)

@@ -32,6 +32,8 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 
 
 class NodeList(ScrollView, can_focus=True):
+    # current/cursor give the row its background (blended with the widget's); the others are
+    # read as partial styles, foreground only, so they keep that background.
     COMPONENT_CLASSES = {"node-list--header", "node-list--current", "node-list--cursor",
                          "node-list--op", "node-list--grad", "node-list--partial"}
     DEFAULT_CSS = """
@@ -105,7 +107,7 @@ class NodeList(ScrollView, can_focus=True):
         if shape:
             text += " " + _fit("shape", shape)
         text += " " + _fit("value", value, True) + " " + _fit("grad", grad, True)
-        style = base + self.get_component_rich_style("node-list--header")
+        style = base + self.get_component_rich_style("node-list--header", partial=True)
         return Strip([Segment(_fit(text, width), style)], width)
 
     def _row(self, i: int, width: int, base: Style) -> Strip:
@@ -121,25 +123,21 @@ class NodeList(ScrollView, can_focus=True):
         segments = [Segment(m.glyph, base + Style.parse(m.style)) for m in flags[:FLAG_WIDTH]]
         segments.append(Segment(" " * (FLAG_WIDTH - min(len(flags), FLAG_WIDTH)), base))
         mark = STATUSES[status]
-        segments.append(Segment(mark.glyph, base + Style.parse(mark.style if status != "current" else "bold")))
+        segments.append(Segment(mark.glyph, base + Style.parse(mark.style)))
         segments.append(Segment(" " + _fit(node.name, name_w), base))
         if op_w:
             segments.append(Segment(" " + _fit(self._labels[i], op_w),
-                                    base + self.get_component_rich_style("node-list--op")))
+                                    base + self.get_component_rich_style("node-list--op", partial=True)))
         if shape_w:
             shape = str(node.shape) if node.shape != () else ""
             segments.append(Segment(" " + _fit(shape, shape_w),
-                                    base + self.get_component_rich_style("node-list--op")))
-        value = session.values[i]
-        segments.append(Segment(" ", base))
-        segments.append(Segment(_fit(short_value(value, value_w), value_w, True),
-                                base + _number_style(value, "")))
-        grad = session.grads[i]
+                                    base + self.get_component_rich_style("node-list--op", partial=True)))
+        value, grad = session.values[i], session.grads[i]
         final = status == "grad" or (status == "current" and session.pass_at(session.t - 1) == "backward")
-        grad_style = self.get_component_rich_style("node-list--grad" if final else "node-list--partial")
-        segments.append(Segment(" ", base))
-        segments.append(Segment(_fit(short_value(grad, grad_w) if node.needs_grad else "", grad_w, True),
-                                base + _number_style(grad, grad_style)))
+        grad_style = self.get_component_rich_style("node-list--grad" if final else "node-list--partial", partial=True)
+        segments += _cell(short_value(value, value_w), value_w, base, _number_style(value, ""))
+        segments += _cell(short_value(grad, grad_w) if node.needs_grad else "", grad_w, base,
+                          _number_style(grad, grad_style))
         strip = Strip(segments)
         return strip.crop_extend(0, width, base)
 
@@ -191,6 +189,14 @@ class NodeList(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._columns_cache = None
         self.scroll_to_node(self.cursor)
+
+
+def _cell(text: str, width: int, base: Style, style: Style) -> list:
+    """A right-aligned cell after a space; only the text itself takes `style` (a red nan
+    does not paint the padding)."""
+    text = _fit(text, width, True)
+    pad = len(text) - len(text.lstrip(" "))
+    return [Segment(" " * (pad + 1), base), Segment(text[pad:], base + style)]
 
 
 def _number_style(x, style) -> Style:

@@ -1,0 +1,121 @@
+"""The TUI's pure parts, without Textual running: marks, the circuit, completion, cells."""
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+
+from bpdebug.render import short_value, tensor_table
+from bpdebug.tui.status import FLAGS, breakpoint_marks, node_flags, node_status
+from bpdebug.tui.widgets.command_line import Completer, common_prefix
+from bpdebug.tui.widgets.inspector import received
+from bpdebug.tui.widgets.neighbourhood import circuit, draw
+
+from .conftest import FANOUT, NAN, SEED, load
+
+
+def test_status_follows_the_position():
+    s = load(SEED)                                  # x y z q f
+    assert [node_status(s, i) for i in range(5)] == ["pending"] * 5
+    s.run(limit=4)
+    assert [node_status(s, i) for i in range(5)] == ["value"] * 3 + ["current", "pending"]
+    s.run(limit=3)                                  # backward steps of f and q
+    assert [node_status(s, i) for i in range(5)] == ["value"] * 3 + ["current", "grad"]
+    s.run()
+    assert [node_status(s, i) for i in range(5)] == ["current"] + ["grad"] * 4
+
+
+def test_flags_breakpoints_nonfinite_and_other_tools():
+    s = load(NAN)
+    s.add_breakpoint("y")
+    b = s.add_breakpoint("w")
+    b.enabled = False
+    marks = breakpoint_marks(s)
+    assert marks == {2: "breakpoint", 1: "disabled"}
+    s.run(limit=3)
+    assert node_flags(s, 2, marks, {}) == ["breakpoint", "nonfinite"]
+    FLAGS["check-failed"] = FLAGS["nonfinite"]       # how the gradient checker adds its mark
+    try:
+        assert node_flags(s, 0, marks, {0: ["check-failed"]}) == ["check-failed"]
+    finally:
+        del FLAGS["check-failed"]
+
+
+def _lines(c, width=70, height=10):
+    console = Console(width=200)
+    with console.capture() as cap:
+        for line in draw(c, width, height):
+            console.print(line)
+    return cap.get().splitlines()
+
+
+def test_circuit_of_the_add_gate_in_the_backward_pass():
+    s = load(SEED)
+    s.run(limit=7)                                  # backward step of q
+    c = circuit(s, 3)
+    assert [(w.name, w.value, w.grad) for w in c.inputs] == [("x", -2.0, -4.0), ("y", 5.0, -4.0)]
+    assert [(w.name, w.value, w.grad) for w in c.consumers] == [("f", 3.0, -4.0)]
+    lines = _lines(c)
+    assert all(len(line) <= 70 for line in lines)
+    assert "x ─" in lines[1] and " -2 " in lines[1] and lines[1].rstrip().endswith("f")
+    assert "◀" in lines[2] and " -4 " in lines[2]
+    assert "│ q = x + y" in lines[1]
+
+
+def test_circuit_before_the_backward_pass_has_pending_edges_and_fits_small_sizes():
+    s = load(SEED)
+    s.run(limit=4)
+    c = circuit(s, 3)
+    assert [w.grad for w in c.inputs] == [None, None] and c.consumers[0].grad is None
+    assert "┄" in "\n".join(_lines(c))
+    for width, height in [(10, 3), (1, 1), (40, 5)]:
+        assert len(draw(c, width, height)) <= height
+
+
+def test_circuit_counts_what_does_not_fit():
+    text = "x = 1\n" + "".join(f"y{i} = x * {i}\n" for i in range(10)) + "L = " + \
+        " + ".join(f"y{i}" for i in range(10)) + "\n"
+    s = load(text)
+    c = circuit(s, 0, limit=4)
+    assert len(c.consumers) == 4 and c.more_consumers == 6
+    assert any("+6 more" in line for line in _lines(c, height=14))
+    assert any("+7 more" in line for line in _lines(c, height=10))   # room for 3 wires only
+
+
+def test_received_reads_at_most_a_few_consumers():
+    s = load(FANOUT)
+    s.run()
+    got, more = received(s, s.graph.index("a"))
+    assert got == [("z4", -1.0), ("z3", 3.0)] and more == 0
+    text = "x = 1\n" + "".join(f"y{i} = x * {i}\n" for i in range(10)) + "L = " + \
+        " + ".join(f"y{i}" for i in range(10)) + "\n"
+    s = load(text)
+    s.run()
+    got, more = received(s, 0, limit=3)
+    assert [name for name, _ in got] == ["y9", "y8", "y7"] and more == 7
+    assert [c for _, c in got] == [9.0, 8.0, 7.0]
+
+
+def test_completion_of_commands_and_names():
+    s = load(SEED)
+    complete = Completer(s).complete
+    assert complete("unt") == ["until"]
+    assert complete("until ") == ["until f", "until q", "until x", "until y", "until z"]
+    assert complete("break back") == ["break backward"]
+    assert complete("break backward q if gr") == ["break backward q if grad"]
+    assert complete("p value(") == [f"p value({n})" for n in sorted("fqxyz")]
+    assert complete("info w") == ["info watches"]
+    assert complete("frob") == []
+    assert common_prefix(["until xa", "until xb"]) == "until x"
+
+
+def test_short_values_and_tensor_tables():
+    assert short_value(None) == "·" and short_value(-12.0) == "-12"
+    assert short_value(np.array([1.0, 2.0])) == "[1, 2]"
+    assert short_value(np.array([0.123456, 0.5]), width=6) == "‖0.515‖"
+    assert short_value(np.array([np.nan, 1.0, np.inf, 2.0])) == "2 nan/inf"
+    console = Console(width=100)
+    with console.capture() as cap:
+        console.print(tensor_table(np.arange(400.0).reshape(20, 20) - 200))
+    out = cap.get()
+    assert "shape (20, 20)" in out and "⋯" in out and "min -200" in out and "max 199" in out
+    assert len(out.splitlines()) == 1 + 8 + 1       # shape, 8 rows (one of them ⋯), summary

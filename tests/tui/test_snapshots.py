@@ -1,0 +1,46 @@
+"""Screenshots at fixed sizes, compared with the accepted ones in __snapshots__/ (update them
+with `pytest tests/tui/test_snapshots.py --snapshot-update` after looking at the report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpdebug
+from bpdebug.tui.app import BpDebugApp
+
+from .conftest import FANOUT, NAN, SEED, load
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_seed_at_the_start(snap_compare):
+    assert snap_compare(BpDebugApp(load(SEED)), terminal_size=(120, 40))
+
+
+def test_seed_backward_step_of_q(snap_compare):
+    """The add gate passing dL/dq = -4 to x and y: local derivatives, contributions, circuit."""
+    assert snap_compare(BpDebugApp(load(SEED)), press=["s"] * 7, terminal_size=(120, 40))
+
+
+def test_seed_done_at_80x24(snap_compare):
+    assert snap_compare(BpDebugApp(load(SEED)), press=["c"], terminal_size=(80, 24))
+
+
+def test_fan_out_with_a_breakpoint_and_a_watch(snap_compare):
+    async def setup(pilot):
+        await pilot.press("down", "down", "b", "colon", *"watch grad(a)", "enter", "escape")
+        await pilot.press("c", "c")               # to the backward step of a
+
+    assert snap_compare(BpDebugApp(load(FANOUT)), run_before=setup, terminal_size=(120, 40))
+
+
+def test_tensors_in_a_network(snap_compare):
+    session = bpdebug.load_file(EXAMPLES / "network_232.bp")
+    assert snap_compare(BpDebugApp(session), press=["s"] * 24, terminal_size=(120, 40))
+
+
+def test_nonfinite_at_100x30(snap_compare):
+    assert snap_compare(BpDebugApp(load(NAN)), press=["s"] * 3, terminal_size=(100, 30))
+
+
+def test_help(snap_compare):
+    assert snap_compare(BpDebugApp(load(SEED)), press=["question_mark"], terminal_size=(80, 24))
