@@ -199,11 +199,12 @@ class Session:
 
     # ---- moving ---------------------------------------------------------------------------
     def _advance(self, steps: int) -> None:
-        """Take `steps` steps with no checks: the tight loop. A recorder gets the steps in
-        chunks of its size as they are taken, with the contributions each backward step sent."""
+        """Take `steps` steps with no checks: the tight loop. A trace recorder gets the steps
+        in chunks of its size as they are taken, and from the kernel what each backward step
+        sent and made."""
         recorder = self.recorder
         chunk = recorder.chunk if recorder is not None else steps
-        sent = recorder.sent if recorder is not None else None
+        sent, made = (recorder.sent, recorder.made) if recorder is not None else (None, None)
         with np.errstate(all="ignore"):
             while steps > 0 and self.t < self.total:
                 start = self.t
@@ -213,7 +214,7 @@ class Session:
                 else:
                     hi = self.total - self.t                  # next backward node is hi - 1
                     lo = max(0, hi - min(steps, chunk))
-                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
+                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent, made)
                     stop = self.total - lo
                 steps -= stop - self.t
                 self.t = stop

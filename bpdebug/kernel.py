@@ -82,17 +82,25 @@ class Kernel:
             else:
                 vals[i] = f(*[vals[j] for j in a])
 
-    def backward(self, vals: list, grads: list, start: int, stop: int, undo: list | None) -> None:
+    def backward(self, vals: list, grads: list, start: int, stop: int, undo: list | None,
+                 sent: list | None = None, made: list | None = None) -> None:
         """Backward steps for nodes stop-1 down to start. `undo` gets, per step, the gradients
-        the step overwrote (or None), so a step can be taken back exactly."""
+        the step overwrote (or None), so a step can be taken back exactly. For a trace recorder,
+        `sent` gets per step the contributions it sent (or None) and `made` the gradient of each
+        input it wrote, after the step: flat, so that recording keeps no container per step
+        alive (which would wake Python's full garbage collection)."""
         vjp, ins, targets = self.vjp, self.ins, self.targets
         record = undo.append if undo is not None else None
+        send = sent.append if sent is not None else None
+        keep = made.append if made is not None else None
         for i in range(stop - 1, start - 1, -1):
             g = grads[i]
             tg = targets[i]
             if g is None or not tg:
                 if record:
                     record(None)
+                if send:
+                    send(None)
                 continue
             a = ins[i]
             if len(a) == 2:
@@ -106,6 +114,10 @@ class Kernel:
             for k, j in tg:
                 old = grads[j]
                 grads[j] = cs[k] if old is None else old + cs[k]
+            if send:
+                send(cs)
+                for _, j in tg:
+                    keep(grads[j])
 
     def undo_backward(self, grads: list, i: int, saved) -> None:
         """Put back the gradients that the backward step of node i overwrote."""
