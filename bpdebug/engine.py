@@ -99,7 +99,7 @@ class Session:
         self.grads: list = [None] * self.n
         out = self.graph.output
         self.grads[out] = seed_gradient(self.graph.nodes[out].shape)
-        self._undo: list = []           # one entry per backward step taken
+        self._undo: list = []           # the gradients backward steps overwrote, in order
         if self.recorder is not None:
             self.recorder.restarted(self)
 
@@ -200,11 +200,11 @@ class Session:
     # ---- moving ---------------------------------------------------------------------------
     def _advance(self, steps: int) -> None:
         """Take `steps` steps with no checks: the tight loop. A trace recorder gets the steps
-        in chunks of its size as they are taken, and from the kernel what each backward step
-        sent and made."""
+        in chunks of its size as they are taken, and from the kernel the contributions each
+        backward step sent."""
         recorder = self.recorder
         chunk = recorder.chunk if recorder is not None else steps
-        sent, made = (recorder.sent, recorder.made) if recorder is not None else (None, None)
+        sent = recorder.sent if recorder is not None else None
         with np.errstate(all="ignore"):
             while steps > 0 and self.t < self.total:
                 start = self.t
@@ -214,7 +214,7 @@ class Session:
                 else:
                     hi = self.total - self.t                  # next backward node is hi - 1
                     lo = max(0, hi - min(steps, chunk))
-                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent, made)
+                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
                     stop = self.total - lo
                 steps -= stop - self.t
                 self.t = stop
@@ -344,7 +344,7 @@ class Session:
             if self.t < self.n:
                 self.values[i] = None
             else:
-                self.kernel.undo_backward(self.grads, i, self._undo.pop())
+                self.kernel.undo_backward(self.grads, i, self._undo)
         return self.event()
 
     def goto(self, step: int) -> None:

@@ -83,22 +83,18 @@ class Kernel:
                 vals[i] = f(*[vals[j] for j in a])
 
     def backward(self, vals: list, grads: list, start: int, stop: int, undo: list | None,
-                 sent: list | None = None, made: list | None = None) -> None:
-        """Backward steps for nodes stop-1 down to start. `undo` gets, per step, the gradients
-        the step overwrote (or None), so a step can be taken back exactly. For a trace recorder,
-        `sent` gets per step the contributions it sent (or None) and `made` the gradient of each
-        input it wrote, after the step: flat, so that recording keeps no container per step
-        alive (which would wake Python's full garbage collection)."""
+                 sent: list | None = None) -> None:
+        """Backward steps for nodes stop-1 down to start. `undo` gets the gradients each step
+        overwrites, one per input it writes, so steps can be taken back exactly (flat: a tuple
+        per step kept alive costs more than the step, in Python's garbage collection). For a
+        trace recorder, `sent` gets per step the contributions it sent (or None)."""
         vjp, ins, targets = self.vjp, self.ins, self.targets
         record = undo.append if undo is not None else None
         send = sent.append if sent is not None else None
-        keep = made.append if made is not None else None
         for i in range(stop - 1, start - 1, -1):
             g = grads[i]
             tg = targets[i]
             if g is None or not tg:
-                if record:
-                    record(None)
                 if send:
                     send(None)
                 continue
@@ -109,22 +105,21 @@ class Kernel:
                 cs = vjp[i](g, vals[i], vals[a[0]])
             else:
                 cs = vjp[i](g, vals[i], *[vals[j] for j in a])
-            if record:
-                record(tuple([grads[j] for _, j in tg]))
             for k, j in tg:
                 old = grads[j]
+                if record:
+                    record(old)
                 grads[j] = cs[k] if old is None else old + cs[k]
             if send:
                 send(cs)
-                for _, j in tg:
-                    keep(grads[j])
 
-    def undo_backward(self, grads: list, i: int, saved) -> None:
-        """Put back the gradients that the backward step of node i overwrote."""
-        if saved is None:
+    def undo_backward(self, grads: list, i: int, undo: list) -> None:
+        """Take back the backward step of node i, the last one `undo` recorded. Whether it
+        wrote anything is read from grads[i], which no later backward step changes."""
+        if grads[i] is None:
             return
-        for (_, j), old in reversed(list(zip(self.targets[i], saved))):
-            grads[j] = old
+        for _, j in reversed(self.targets[i]):
+            grads[j] = undo.pop()
 
     def contributions(self, vals: list, grads: list, i: int) -> tuple:
         """What the backward step of node i sends to each of its inputs (recomputed, exactly)."""
