@@ -402,3 +402,21 @@ def test_nan_flagged_in_the_middle_of_a_graph():
     s.run()
     assert set(_flagged(s)) == {"x", "y", "f"}       # dL/dx = 0.5/sqrt(x) is nan too
     assert not s.nonfinite(s.graph.index("z")) and not s.nonfinite(s.graph.index("w"))
+
+
+def test_loading_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+    assert gc.isenabled()
+    bpdebug.load("x = 1\nf = x * 2")
+    assert gc.isenabled()
+    with pytest.raises(BpError):
+        bpdebug.load("f = (")
+    with pytest.raises(BpError):
+        bpdebug.load("x = 1\nf = y")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        bpdebug.load("x = 1\nf = x * 2")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
