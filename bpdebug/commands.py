@@ -377,6 +377,8 @@ def describe_event(session: Session, ev: StepEvent) -> str:
         if t.contribution is None:
             continue
         local = f" = {format_value(t.local)}" if t.local is not None else ""
+        if t.derivative.endswith(local):  # `d(x + y)/dx = 1`, not `= 1 = 1`
+            local = ""
         lines.append(f"  {t.derivative}{local};  contribution {format_value(t.contribution)}"
                      f"  ->  dL/d{t.input} = {format_value(t.accumulated)}")
     if not ev.node.inputs:
