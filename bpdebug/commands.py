@@ -346,6 +346,8 @@ def command_help(session: Session, arg: str) -> Result:
 def _full(x) -> str:
     if x is None:
         return "—"
+    if isinstance(x, (bool, np.bool_)):  # `p isnan(grad)` reads True, not 1
+        return str(bool(x))
     if np.ndim(x) == 0:
         return format_value(x)
     return np.array2string(np.asarray(x), precision=6, threshold=200)
