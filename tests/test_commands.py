@@ -1,0 +1,337 @@
+"""The pdb-like command language: text in, Result out, every command and its mistakes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bpdebug
+from bpdebug.commands import execute, parse_value
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CHAIN = "x = -2\ny = 5\nz = -4\nq = x + y\nf = q * z\n"
+
+
+@pytest.fixture
+def s():
+    return bpdebug.load(CHAIN, "chain.bp")
+
+
+def run(session, *lines):
+    """The results of several commands; the last one returned, all asserted error-free."""
+    result = None
+    for line in lines:
+        result = execute(session, line)
+        assert not result.error, f"{line}: {result.text}"
+    return result
+
+
+def error(session, line) -> str:
+    result = execute(session, line)
+    assert result.error, f"{line} should be refused: {result.text}"
+    return result.text
+
+
+# ---- moving ----------------------------------------------------------------------------------------
+
+def test_step_prints_the_forward_step(s):
+    assert run(s, "step").text == "[forward 1/10] x = -2"
+    text = run(s, "s 3").text
+    assert text == "[forward 4/10] q = x + y\n  x = -2, y = 5\n  q = 3"
+    assert s.t == 4
+
+
+def test_step_into_the_backward_pass_shows_the_chain_rule(s):
+    run(s, "step 5")
+    text = run(s, "step").text
+    assert text.splitlines() == [
+        "[backward 6/10] f = q*z",
+        "  upstream dL/df = 1",
+        "  d(q*z)/dq = z = -4;  contribution -4  ->  dL/dq = -4",
+        "  d(q*z)/dz = q = 3;  contribution 3  ->  dL/dz = 3",
+    ]
+
+
+def test_continue_to_the_end(s):
+    text = run(s, "continue").text
+    assert text.endswith("done: f = -12; every gradient is final")
+    assert "[backward 10/10] x = -2" in text
+    assert run(s, "c").text.startswith("the backward pass is finished")
+    assert run(s, "step").text.startswith("the backward pass is finished")
+
+
+def test_back_restores_and_reports(s):
+    run(s, "c")
+    text = run(s, "back 4").text
+    assert text.startswith("[backward 6/10] f = q*z") and s.t == 6
+    assert s.grad("x") == 0.0 and s.grad("q") == -4.0
+    assert run(s, "r").text.startswith("[forward 5/10]")
+    run(s, "back 100")
+    assert s.t == 0 and run(s, "back").text == "at the start: nothing to take back"
+
+
+def test_next_over_a_def_call():
+    s = bpdebug.load("def sq(a) = a * a + 1\nx = 3\ny = sq(x)\nf = y * x")
+    run(s, "n")
+    text = run(s, "next").text
+    assert text.startswith("[forward 5/12] y = sq(x)") and s.t == 5
+    assert run(s, "where").text.splitlines()[1].startswith("current: y = sq(x)")
+
+
+def test_where_inside_a_def_body():
+    s = bpdebug.load("def sq(a) = a * a + 1\nx = 3\ny = sq(x)\nf = y * x")
+    run(s, "step 2")
+    lines = run(s, "w").text.splitlines()
+    assert lines[0] == "forward pass, 2 of 12 steps taken"
+    assert lines[1].startswith("current: y.1 = x*x") and lines[2] == "  inside sq(x)"
+    assert lines[3] == "next: forward y.2"
+
+
+def test_until(s):
+    assert run(s, "until q").text.startswith("[forward 4/10] q = x + y")
+    assert run(s, "u q").text.startswith("[backward 7/10] q = x + y")
+    assert "already been stepped" in error(s, "until q")
+    assert "until needs a node name" in error(s, "until")
+    assert error(s, "until qq") == "no node named 'qq' (did you mean 'q'?)"
+
+
+@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3"])
+def test_step_counts_must_be_positive_whole_numbers(s, arg):
+    assert error(s, f"step {arg}") == f"expected a positive whole number of steps, got '{arg}'"
+
+
+# ---- breakpoints -------------------------------------------------------------------------------------
+
+def test_break_on_a_node_in_the_backward_pass(s):
+    assert run(s, "break backward q").text == "breakpoint 1: backward q"
+    text = run(s, "c").text
+    assert text.startswith("stopped at breakpoint 1 (backward q)\n[backward 7/10] q = x + y")
+
+
+def test_break_with_a_condition(s):
+    assert run(s, "b if value < -3").text == "breakpoint 1: if value < -3"
+    assert "[forward 3/10] z = -4" in run(s, "c").text
+    assert "[forward 5/10] f = q*z" in run(s, "c").text
+
+
+def test_break_on_a_node_with_a_condition_on_the_gradient(s):
+    run(s, "break backward z if abs(grad) > 2.5")
+    text = run(s, "continue").text
+    assert text.startswith("stopped at breakpoint 1 (backward z if abs(grad) > 2.5)")
+    assert "[backward 8/10] z = -4" in text
+
+
+def test_tbreak_deletes_itself(s):
+    assert run(s, "tbreak forward y").text == "temporary breakpoint 1: forward y"
+    assert "stopped at breakpoint 1" in run(s, "c").text
+    assert run(s, "info breakpoints").text == "no breakpoints"
+    assert run(s, "c").text.endswith("every gradient is final")
+
+
+def test_info_disable_enable_delete(s):
+    run(s, "break q", "tbreak backward x if grad < 0")
+    lines = run(s, "info breakpoints").text.splitlines()
+    assert lines[1].split() == ["1", "on", "keep", "hits", "0", "q"]
+    assert lines[2].split() == ["2", "on", "temp", "hits", "0", "backward", "x", "if", "grad", "<", "0"]
+    assert run(s, "disable 1").text == "disabled breakpoint 1"
+    assert run(s, "info b").text.splitlines()[1].split()[1] == "off"
+    assert "stopped at breakpoint 2" in run(s, "c").text         # 1 is off
+    s.restart()
+    assert run(s, "enable 1").text == "enabled breakpoint 1"
+    assert "stopped at breakpoint 1" in run(s, "c").text
+    assert run(s, "delete 1").text == "deleted breakpoint 1"
+    assert run(s, "delete").text == "deleted 0 breakpoint(s)"
+    assert error(s, "delete 7") == "no breakpoint number 7"
+    assert error(s, "disable x") == "expected a breakpoint number, got 'x'"
+    assert run(s, "break").text == "no breakpoints"
+
+
+def test_bad_breakpoints_are_refused(s):
+    assert error(s, "break qq") == "no node named 'qq' (did you mean 'q'?)"
+    assert "unexpected 'y'" in error(s, "break x y")
+    assert "unknown name 'valu'" in error(s, "break if valu > 1")
+    assert "did you mean 'value'" in error(s, "break if valu > 1")
+    assert "unknown function 'nrm'" in error(s, "break if nrm(grad) > 1")
+    assert "expected" in error(s, "break if grad >")
+    assert s.breakpoints == []
+
+
+# ---- watches, print, list --------------------------------------------------------------------------
+
+def test_watch_shows_at_every_stop(s):
+    assert run(s, "watch grad(x)").text == "watch 1: grad(x) = —"
+    assert run(s, "watch value(q) * 2").text == "watch 2: value(q) * 2 = —"
+    text = run(s, "until q").text
+    assert text.splitlines()[-2:] == ["watch grad(x): —", "watch value(q) * 2: 6"]
+    assert run(s, "c").text.splitlines()[-2:] == ["watch grad(x): -4", "watch value(q) * 2: 6"]
+    assert run(s, "info watches").text == "1: grad(x) = -4\n2: value(q) * 2 = 6"
+    assert run(s, "unwatch 1").text == "removed watch 1: grad(x)"
+    assert error(s, "unwatch 5") == "no watch number 5"
+    assert "unknown name" in error(s, "watch grad(qq)") or "NODE" in error(s, "watch grad(qq)")
+
+
+def test_print_a_node_and_what_it_received(s):
+    run(s, "c")
+    assert run(s, "p q").text.splitlines() == [
+        "q = x + y", "  op add, shape ()", "  value: 3", "  grad:  -4", "  received: from f -4"]
+    assert run(s, "print f").text.splitlines()[3] == "  grad:  1"
+
+
+def test_print_before_anything_is_computed(s):
+    assert run(s, "p").text == "nothing stepped yet"
+    assert run(s, "p q").text.splitlines()[2] == "  value: —"
+    assert run(s, "p -q").text == "-q = —"
+    assert run(s, "p grad(q) + 1").text == "grad(q) + 1 = —"
+
+
+def test_print_expressions(s):
+    run(s, "c")
+    assert run(s, "p q * 2").text == "q * 2 = 6"
+    assert run(s, "p -grad(x)").text == "-grad(x) = 4"
+    assert run(s, "p max(value(q), 10)").text == "max(value(q), 10) = 10"
+    assert run(s, "p isnan(grad(x)) or grad(x) < 0").text == "isnan(grad(x)) or grad(x) < 0 = True"
+    assert run(s, "p 1 / 0").text == "1 / 0 = inf"
+    assert "cannot evaluate" in error(s, "p x @ x")
+    assert "takes 1 argument" in error(s, "p norm()")
+    assert "conditions take numbers" in error(s, "p [1, 2]")
+
+
+def test_print_a_tensor_node():
+    s = bpdebug.load("v = [1, 2]\nf = sum(v * v)")
+    run(s, "c")
+    lines = run(s, "p v").text.splitlines()
+    assert lines[1] == "  op leaf, shape (2,)" and lines[2] == "  value: [1. 2.]" and lines[3] == "  grad:  [2. 4.]"
+
+
+def test_print_reaches_nodes_the_builder_named():
+    s = bpdebug.load("x = 3\nf = x * 2 + 1")
+    run(s, "c")
+    assert run(s, "p f.2").text.startswith("f.2 = x*f.1")
+    assert run(s, "break backward f.2").text == "breakpoint 1: backward f.2"
+
+
+def test_list_marks_the_current_node(s):
+    assert run(s, "list").text == "   x = leaf -2\n   y = leaf 5\n   z = leaf -4\n   q = add x y\n   f = mul q z"
+    run(s, "until q")
+    assert "-> q = add x y" in run(s, "l").text.splitlines()
+
+
+def test_list_of_a_large_graph_shows_a_window():
+    s = bpdebug.load("x0 = 1\n" + "".join(f"x{k} = x{k - 1} * 1\n" for k in range(1, 100)))
+    lines = run(s, "list").text.splitlines()
+    assert len(lines) == 12 and lines[-1].strip().startswith("...")
+    assert len(run(s, "list all").text.splitlines()) == len(s.graph.nodes)
+
+
+def test_list_shows_def_calls_and_shapes():
+    s = bpdebug.load("def sq(a) = a * a\nv = [1, 2]\nw = sq(v)\nf = sum(w)")
+    assert run(s, "list").text.splitlines()[1:3] == ["   w.1: (2,) = mul v v", "   w: (2,) = sq w.1"]
+
+
+# ---- set, restart --------------------------------------------------------------------------------------
+
+def test_set_a_leaf_and_recompute(s):
+    run(s, "until q")
+    assert run(s, "set x = 10").text == "x = 10; recomputed 4 steps"
+    assert s.value("q") == 15.0
+    run(s, "c")
+    assert s.grad("z") == 15.0
+
+
+def test_set_a_tensor_leaf():
+    s = bpdebug.load("v = [1, 2]\nf = sum(v * v)")
+    run(s, "set v = [3, -1]", "c")
+    assert list(s.grad("v")) == [6.0, -2.0]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("set", "usage: set LEAF = VALUE"),
+    ("set x", "usage: set LEAF = VALUE"),
+    ("set x = ", "usage: set LEAF = VALUE"),
+    ("set q = 1", "'q' is computed (q = x + y); only leaves can be set"),
+    ("set qq = 1", "no node named 'qq'"),
+    ("set x = [1, 2]", "'x' has shape (); the new value has shape (2,)"),
+    ("set x = y", "expected a number or a tensor literal"),
+    ("set x = [1", "expected"),
+])
+def test_set_mistakes(s, line, message):
+    assert message in error(s, line)
+    assert s.value("x") is None or s.value("x") == -2.0
+
+
+def test_restart_keeps_breakpoints(s):
+    run(s, "break z", "c")
+    assert run(s, "restart").text == "restarted: 10 steps ahead (5 forward, 5 backward)"
+    assert s.t == 0 and "stopped at breakpoint 1" in run(s, "c").text
+
+
+def test_parse_value():
+    assert parse_value("3") == 3.0
+    assert parse_value("-2.5") == -2.5
+    assert parse_value("[[1, 2], [3, 4]]").shape == (2, 2)
+    with pytest.raises(bpdebug.BpError, match="ragged"):
+        parse_value("[[1, 2], [3]]")
+
+
+# ---- help, aliases, mistakes ---------------------------------------------------------------------------
+
+def test_help_lists_every_command_and_explains_one(s):
+    text = run(s, "help").text
+    for word in ("step", "next", "continue", "back", "until", "break", "tbreak", "delete", "disable",
+                 "enable", "watch", "print", "where", "list", "set", "restart", "info", "help"):
+        assert any(line.startswith(word) for line in text.splitlines()), word
+    assert run(s, "help s").text.startswith("step [N]")
+    assert error(s, "help stpe") == "no command 'stpe' (did you mean 'step'?)"
+
+
+def test_unknown_command_suggests_one(s):
+    assert error(s, "contiue") == "unknown command 'contiue'; did you mean 'continue'?"
+    assert error(s, "xyzzy") == "unknown command 'xyzzy'; type `help`"
+
+
+def test_blank_lines_and_comments_do_nothing(s):
+    for line in ("", "   ", "# a comment"):
+        result = execute(s, line)
+        assert result.text == "" and not result.error and s.t == 0
+
+
+def test_info_needs_a_subject(s):
+    assert error(s, "info") == "usage: info breakpoints | info watches"
+
+
+def test_the_transcript_of_the_chain_rule_example():
+    s = bpdebug.load_file(EXAMPLES / "chain_rule.bp")
+    text = run(s, "break backward q", "continue").text
+    assert "dL/dx = -4" in text and "dL/dy = -4" in text
+    assert run(s, "p x").text.splitlines()[3] == "  grad:  -4"
+
+
+# ---- fuzzed command lines --------------------------------------------------------------------------------
+
+WORDS = st.sampled_from(["s", "n", "c", "b", "p", "w", "l", "r", "u", "step", "next", "back", "until",
+                         "break", "tbreak", "delete", "disable", "enable", "watch", "unwatch", "print",
+                         "list", "set", "restart", "info", "help", "where", "x", "q", "qq", "forward",
+                         "backward", "if", "value", "grad", "upstream", "norm(grad)", ">", "<", "==", "=",
+                         "1", "-1", "0", "[1, 2]", "and", "not", "(", ")", "all", "breakpoints",
+                         "watches", "100", "1e400", "nonfinite", "f.1", "abs(", "isnan(value)"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(WORDS, min_size=1, max_size=6).map(" ".join), min_size=1, max_size=8))
+def test_any_sequence_of_command_lines_gives_results(lines):
+    s = bpdebug.load(CHAIN)
+    for line in lines:
+        result = execute(s, line)
+        assert isinstance(result.text, str)
+        assert 0 <= s.t <= s.total
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_arbitrary_command_text_gives_a_result(line):
+    s = bpdebug.load(CHAIN)
+    s.step(3)
+    result = execute(s, line)
+    assert isinstance(result.text, str)
