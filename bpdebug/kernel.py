@@ -87,16 +87,15 @@ class Kernel:
         """Backward steps for nodes stop-1 down to start. `undo` gets the gradients each step
         overwrites, one per input it writes, so steps can be taken back exactly (flat: a tuple
         per step kept alive costs more than the step, in Python's garbage collection). For a
-        trace recorder, `sent` gets per step the contributions it sent (or None)."""
+        trace recorder, `sent` gets the contributions of each step that sends any (one per
+        input, flat for the same reason)."""
         vjp, ins, targets = self.vjp, self.ins, self.targets
         record = undo.append if undo is not None else None
-        send = sent.append if sent is not None else None
+        send = sent.extend if sent is not None else None
         for i in range(stop - 1, start - 1, -1):
             g = grads[i]
             tg = targets[i]
             if g is None or not tg:
-                if send:
-                    send(None)
                 continue
             a = ins[i]
             if len(a) == 2:

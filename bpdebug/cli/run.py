@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from . import BAD_INPUT, OK, add_program_arguments, load_session
+from . import BAD_INPUT, OK, add_program_arguments, load_session, set_values
 
 NAME = "run"
 HELP = "run the forward and backward pass and print every node's value and gradient"
@@ -15,11 +15,14 @@ def configure(p) -> None:
     p.add_argument("--break", dest="breaks", action="append", default=[], metavar="SPEC",
                    help="stop at a breakpoint, as the `break` command takes it (e.g. 'backward q', "
                         "'if isnan(value)'); repeatable")
+    p.add_argument("--trace", metavar="OUT", help="record every step to the trace file OUT "
+                   "(replay it with `bpdebug replay OUT`)")
 
 
 def main(args) -> int:
     from ..commands import describe_event, execute
     from ..report import nonfinite_nodes, state_dict
+    from ..trace import recording
 
     session = load_session(args)
     for spec in args.breaks:
@@ -27,7 +30,8 @@ def main(args) -> int:
         if result.error:
             print(f"bpdebug: error: --break {spec}: {result.text}", file=__import__("sys").stderr)
             return BAD_INPUT
-    stop = session.run()
+    with recording(session, args.trace, set_values(args)):
+        stop = session.run()
     if args.json:
         print(json.dumps(state_dict(session.graph, session.values, session.grads)))
         return OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import BAD_INPUT, OK, add_program_arguments, load_session
+from . import BAD_INPUT, OK, add_program_arguments, set_values
 from ..lang import BpError
 
 NAME = "script"
@@ -12,10 +12,12 @@ HELP = "run debugger commands headless and print a transcript (each command, the
 
 
 def configure(p) -> None:
-    add_program_arguments(p)
+    add_program_arguments(p, file_help="a .bp program, or a trace to run the commands over")
     p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
     p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
                    help="a command; repeatable, run after those of --commands")
+    p.add_argument("--trace", metavar="OUT", help="record every step to the trace file OUT "
+                   "(replay it with `bpdebug replay OUT`)")
 
 
 def read_commands(args) -> list[tuple[str, str]]:
@@ -41,14 +43,18 @@ def read_commands(args) -> list[tuple[str, str]]:
 
 def main(args) -> int:
     from ..commands import execute
+    from ..trace import recording
+    from .replay import session_for
 
-    session = load_session(args)
-    for where, command in read_commands(args):
-        print(f"(bpdebug) {command}")
-        result = execute(session, command)
-        if result.text:
-            print(result.text)
-        if result.error:
-            print(f"{where}: error: {result.text}", file=sys.stderr)
-            return BAD_INPUT
+    session = session_for(args)
+    commands = read_commands(args)
+    with recording(session, args.trace, set_values(args)):
+        for where, command in commands:
+            print(f"(bpdebug) {command}")
+            result = execute(session, command)
+            if result.text:
+                print(result.text)
+            if result.error:
+                print(f"{where}: error: {result.text}", file=sys.stderr)
+                return BAD_INPUT
     return OK

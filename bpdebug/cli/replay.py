@@ -1,0 +1,70 @@
+"""`bpdebug replay TRACE`: a recorded run, in the TUI, as JSON, or as a transcript."""
+from __future__ import annotations
+
+import json
+import sys
+
+from . import OK, PROBLEM
+from ..lang import BpError
+
+NAME = "replay"
+HELP = ("replay a trace (recorded with --trace) without recomputing: in the TUI, or print its "
+        "final state (--json) or a step-by-step transcript (--print)")
+
+
+def configure(p) -> None:
+    p.add_argument("trace", metavar="TRACE", help="a trace file")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true",
+                       help="print the state at the end of the recording, as `run --json` does")
+    shown.add_argument("--print", dest="transcript", action="store_true",
+                       help="print every step, as stepping through it in `script` would")
+
+
+def open_replay(path):
+    """The ReplaySession for `path`, saying on stderr when the file was cut off."""
+    from ..trace import open_trace
+
+    session = open_trace(path)
+    if session.trace.warning:
+        print(f"bpdebug: warning: {session.trace.warning}", file=sys.stderr)
+    elif session.recorded < session.total:
+        print(f"bpdebug: note: {path} holds {session.recorded} of the program's {session.total} steps",
+              file=sys.stderr)
+    return session
+
+
+def session_for(args):
+    """The Session for FILE of `script` or `tui`: a replay if FILE is a trace."""
+    from . import load_session
+    from ..trace import is_trace
+
+    if args.file is None or args.expr is not None or not is_trace(args.file):
+        return load_session(args)
+    if args.values:
+        raise BpError(f"{args.file} is a recording: --set cannot change it",
+                      hint="record the program again with --set")
+    if getattr(args, "trace", None):
+        raise BpError(f"{args.file} is already a recording: --trace records a live run")
+    return open_replay(args.file)
+
+
+def main(args) -> int:
+    from ..commands import execute
+    from ..report import state_dict
+
+    session = open_replay(args.trace)
+    status = PROBLEM if session.trace.warning else OK
+    if args.json:
+        session.goto(session.recorded)
+        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        return status
+    if args.transcript:
+        while session.t < session.recorded:
+            print(execute(session, "step").text)
+        return status
+    from ..tui.app import BpDebugApp
+
+    app = BpDebugApp(session)
+    app.run()
+    return app.return_code or status
