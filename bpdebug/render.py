@@ -69,19 +69,22 @@ TENSOR_ROWS, TENSOR_COLS = 8, 8
 
 def short_value(x, width: int | None = None) -> str:
     """A value in a few characters, for a table cell or an edge label: numbers as such, small
-    tensors inline when they fit in `width`, others as their norm ‖·‖ (or their nan/inf count)."""
+    tensors inline, others as their norm ‖·‖ (or their nan/inf count). Given a `width`, fewer
+    significant digits until it fits, and "…" if nothing does: never a number cut short."""
     if x is None:
         return "·"
     if np.ndim(x) == 0:
-        return format_value(x)
-    inline = format_value(x, 3) if np.size(x) <= 3 else ""
-    if inline and (width is None or len(inline) <= width):
-        return inline
-    arr = np.asarray(x, dtype=float)
-    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-    if bad:
-        return f"{bad} nan/inf"
-    return f"‖{_cell_number(float(np.linalg.norm(arr)))}‖"
+        candidates = [format_value(x)] + [f"{float(x):.{d}g}" for d in (4, 3, 2)]
+    else:
+        arr = np.asarray(x, dtype=float)
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        norm = float(np.linalg.norm(arr)) if not bad else 0.0
+        candidates = [format_value(x, 3)] if np.size(x) <= 3 else []
+        candidates += [f"{bad} nan/inf", f"{bad}!"] if bad else \
+            [f"‖{_cell_number(norm)}‖"] + [f"‖{norm:.{d}g}‖" for d in (3, 2)]
+    if width is None:
+        return candidates[0]
+    return next((c for c in candidates if len(c) <= width), "…")
 
 
 def number_style(x: float, scale: float) -> str:

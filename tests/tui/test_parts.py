@@ -111,7 +111,9 @@ def test_completion_of_commands_and_names():
 def test_short_values_and_tensor_tables():
     assert short_value(None) == "·" and short_value(-12.0) == "-12"
     assert short_value(np.array([1.0, 2.0])) == "[1, 2]"
-    assert short_value(np.array([0.123456, 0.5]), width=6) == "‖0.515‖"
+    assert short_value(np.array([0.123456, 0.5]), width=7) == "‖0.515‖"
+    assert short_value(np.array([0.123456, 0.5]), width=6) == "‖0.52‖"   # fewer digits, not cut
+    assert short_value(-0.0554659, 7) == "-0.0555" and short_value(-0.0554659, 3) == "…"
     assert short_value(np.array([np.nan, 1.0, np.inf, 2.0])) == "2 nan/inf"
     console = Console(width=100)
     with console.capture() as cap:

@@ -186,6 +186,8 @@ def test_selecting_a_node_shows_it_without_moving():
             assert inspector.node == 0 and "inspector: x (selected)" in screen_text(app)
             await pilot.press("s")                        # the next step selects the current node
             assert app.nodes.cursor == s.current == 2
+            await pilot.click(NodeList, offset=(6, 3))    # border, header, x, then y
+            assert app.nodes.cursor == 1 and inspector.node == 1
     run(go())
 
 

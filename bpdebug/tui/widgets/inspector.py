@@ -94,8 +94,6 @@ def inspect(session, i: int, source_lines: list[str]) -> list:
     head.append(f"   {graph.op_label(node)}", style="cyan")
     if node.shape != ():
         head.append(f"  shape {node.shape}", style="dim")
-    if i == session.current:
-        head.append(f"   ({session.pass_at(session.t - 1)} step {session.t} of {session.total})", style="dim")
     parts.append(head)
     where = _source_line(graph, node, source_lines)
     if where is not None:

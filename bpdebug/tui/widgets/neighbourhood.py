@@ -11,7 +11,7 @@ flows to the right, the backward edge (←) with the gradient that flows back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.widget import Widget
@@ -33,6 +33,7 @@ class Wire:
 class Circuit:
     title: str                   # the op, on the box's top border
     lines: list                  # the box's contents: [(text, style)]
+    compact: list                # the same for a narrow box: name, value, gradient
     inputs: list                 # [Wire]
     consumers: list              # [Wire]
     more_inputs: int = 0
@@ -68,21 +69,29 @@ def circuit(session, i: int, limit: int = 6) -> Circuit:
         consumers.append(wire)
     if i == graph.output:
         consumers.append(Wire("(output)", value, grad))   # the seed gradient dL/dL = 1
+    value_style = FORWARD_STYLE if is_finite(value) else BAD_STYLE
     lines = [(graph.formula(node), "bold")]
     if node.shape != ():
         lines.append((f"shape {node.shape}", "dim"))
-    lines.append((f"value {short_value(value, 16)}", FORWARD_STYLE if is_finite(value) else BAD_STYLE))
+    lines.append((f"value {short_value(value, 16)}", value_style))
+    compact = [(node.name, "bold"), (short_value(value, 10), value_style)]
     if node.needs_grad:
-        g_final = backward_done(session, i) or i == graph.output
-        lines.append((f"dL/d{node.name} {short_value(grad, 16)}" if grad is not None or g_final
-                      else f"dL/d{node.name} pending",
-                      BAD_STYLE if not is_finite(grad) else BACKWARD_STYLE if g_final else "dim"))
-    return Circuit(graph.op_label(node), lines, inputs, consumers,
+        final = backward_done(session, i) or i == graph.output
+        grad_style = BAD_STYLE if not is_finite(grad) else BACKWARD_STYLE if final else "dim"
+        lines.append((f"dL/d{node.name} {short_value(grad, 16)}", grad_style))
+        compact.append((f"∂ {short_value(grad, 7)}", grad_style))
+    return Circuit(graph.op_label(node), lines, compact, inputs, consumers,
                    max(0, len(node.inputs) - limit), max(0, len(graph.consumers[i]) - limit))
 
 
 def _label_style(x, style: str) -> str:
     return BAD_STYLE if not is_finite(x) else style
+
+
+def _tag(x, room: int) -> str:
+    """` 3 ` for an edge, in at most `room` cells; nothing rather than a cut number."""
+    text = short_value(x, room - 2)
+    return f" {text} " if text != "…" else ""
 
 
 def _edge(width: int, label: object, forward: bool, style: str) -> Text:
@@ -94,9 +103,7 @@ def _edge(width: int, label: object, forward: bool, style: str) -> Text:
     pending = label is PENDING
     line = "┄" if pending else "─"
     body = width - 1
-    tag = "" if pending else f" {short_value(label, body - 4)} "
-    if len(tag) > body - 2:
-        tag = tag[: max(0, body - 2)]
+    tag = "" if pending else _tag(label, body - 2)
     left = (body - len(tag)) // 2 if forward else max(1, (body - len(tag)) // 2)
     right = body - len(tag) - left
     edge_style = "dim" if pending else style
@@ -126,6 +133,8 @@ def _side(wires: list, more: int, rows: int, spacing: int) -> list:
 
 def draw(c: Circuit, width: int, height: int) -> list[Text]:
     """Lay the circuit out in at most `width` x `height` cells."""
+    if width < 70:                    # narrow: the short box leaves room for the wires
+        c = replace(c, lines=c.compact)
     edges = max(len(c.inputs), len(c.consumers), 1)
     extra = 1 if (c.more_inputs or c.more_consumers) else 0
     avail = max(1, height - 2)
@@ -136,7 +145,7 @@ def draw(c: Circuit, width: int, height: int) -> list[Text]:
     box_text = max([len(t) for t, _ in c.lines] + [len(c.title) + 4])
     left_name = min(12, max([len(w.name) for w in c.inputs] + [0]))
     right_name = min(14, max([len(w.name) for w in c.consumers] + [0]))
-    box_w = min(box_text + 4, max(16, int(width * 0.4)))
+    box_w = min(box_text + 4, max(12, int(width * 0.4)))
     wires = width - box_w - (left_name + 1 if c.inputs else 0) - (right_name + 1 if c.consumers else 0)
     if c.inputs and c.consumers:
         left_w = right_w = max(4, wires // 2)

@@ -75,13 +75,13 @@ class NodeList(ScrollView, can_focus=True):
         if self._columns_cache and self._columns_cache[0] == width:
             return self._columns_cache[1]
         op, shape = self._op_width, self._shape_width
-        rest = width - MARK_WIDTH
+        rest = width - MARK_WIDTH - 1          # and a margin on the right
         if rest - op - shape - 2 < 30:          # narrow: drop the shape, then the op column
             shape = 0
         if rest - op - 1 < 26:
             op = 0
         rest -= (op + 1 if op else 0) + (shape + 1 if shape else 0)
-        name = min(self._name_width, max(6, rest - 2 * 12 - 2))
+        name = min(self._name_width, max(8, rest - 2 * 12 - 2))
         cell = max(4, (rest - name - 2) // 2)
         cell = min(cell, 14)
         cols = (name, op, shape, cell, cell)
@@ -90,7 +90,7 @@ class NodeList(ScrollView, can_focus=True):
 
     # ---- drawing ------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width     # without the scrollbar
         base = self.rich_style
         if y == 0:
             return self._header(width, base)

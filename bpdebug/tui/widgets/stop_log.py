@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from ...graph import format_value
+from ...render import short_value
 from .neighbourhood import BAD_STYLE
 
 
@@ -22,9 +22,9 @@ class StopLog(RichLog):
             line.append(f"{ev.pass_:<8} ", style="green" if ev.pass_ == "forward" else "yellow")
             line.append(ev.formula)
             if ev.pass_ != "forward":
-                line.append(f"  dL/d{ev.node.name} = {format_value(ev.upstream)}")
+                line.append(f"  dL/d{ev.node.name} = {short_value(ev.upstream, 24)}")
             elif ev.inputs:
-                line.append(f" = {format_value(ev.value)}")
+                line.append(f" = {short_value(ev.value, 24)}")
         if reason:
             line.append(f"  {reason}", style="bold")
         if detail:
