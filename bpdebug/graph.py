@@ -205,15 +205,18 @@ class _Builder:
         for name, value in self.values.items():
             if name not in assigned:  # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
                 self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
+        # The output: named by `output NAME`, else declared by the last `loss`, else the last
+        # assignment.
         output, output_span = None, None
         for st in statements:
+            declared = isinstance(output, ast.Output) or (isinstance(output, ast.Assign) and output.kind == "loss")
             if isinstance(st, ast.Assign):
                 self.assign(st)
-                if st.kind == "loss" or output is None or not isinstance(output, ast.Output):
+                if not isinstance(output, ast.Output) and (st.kind == "loss" or not declared):
                     output, output_span = st, st.name_span
             elif isinstance(st, ast.Layer):
                 self.layer(st)
-                if not isinstance(output, ast.Output) and not (isinstance(output, ast.Assign) and output.kind == "loss"):
+                if not declared:
                     output, output_span = st, st.span
             elif isinstance(st, ast.Output):
                 output, output_span = st, st.span
