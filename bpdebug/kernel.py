@@ -29,7 +29,7 @@ def unbroadcast(g, shape: tuple):
 
 def _summed_back(vjp, shapes):
     def summed(*args):
-        return tuple(unbroadcast(c, s) for c, s in zip(vjp(*args), shapes))
+        return tuple(None if c is None else unbroadcast(c, s) for c, s in zip(vjp(*args), shapes))
     return summed
 
 
@@ -63,7 +63,10 @@ class Kernel:
             need = tuple(wanted[j] for j in n.inputs)
             if n.op.partial_vjp and not all(need):
                 v = partial(v, need=need)
-            if not scalar and n.op.elementwise and any(s != n.shape for s in shapes):
+            # Elementwise ops broadcast their inputs, and matmul its batch axes (a vector or a
+            # (1, n, k) stack against a (b, k, m) one): contributions are summed back to shape.
+            batched = n.op.name == "matmul" and max(map(len, shapes)) > 2
+            if not scalar and (batched or n.op.elementwise and any(s != n.shape for s in shapes)):
                 v = _summed_back(v, shapes)
             self.fwd.append(f)
             self.vjp.append(v)
