@@ -223,6 +223,12 @@ FIXED = {
     "matrix-vector": "M = [[1, 2, -1], [0.5, -1, 2]]\nv = [0.3, -0.2, 0.9]\nloss L = sum(sigmoid(M @ v))",
     "vector-matrix": "v = [0.3, -0.2]\nM = [[1, 2, -1], [0.5, -1, 2]]\nloss L = sum((v @ M) ^ 2)",
     "vector-vector": "u = [0.3, -0.2, 1]\nv = [1, 2, 0.5]\nloss L = (u @ v) ^ 2",
+    "batched matmul, shared weights": "A = [[[1, 2], [0.5, -1]], [[0.3, 0.2], [-2, 1]], [[1, 1], [0, 2]]]\n"
+                                      "W = [[0.5, -1, 2], [1.5, 0.2, -0.3]]\nloss L = sum(tanh(A @ W))",
+    "batched matmul, broadcast stack": "A = [[[1, 2], [0.5, -1]]]\nB = [[[0.5, -1], [1.5, 0.2]], [[2, 1], [-1, 3]]]\n"
+                                       "loss L = sum(sin(A @ B))",
+    "vector against a stack": "v = [0.5, -1.5]\nB = [[[0.5, -1], [1.5, 0.2]], [[2, 1], [-1, 3]]]\n"
+                              "loss L = sum(sin(v @ B)) + sum(cos(B @ v))",
     "batched softmax": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=1) * T)",
     "softmax axis 0": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=0) * T)",
     "softmax cross-entropy": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\n"
