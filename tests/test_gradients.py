@@ -111,12 +111,16 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
                 continue
             m = draw(st.integers(1, 3))
             right = draw(st.booleans()) or len(sa) == 1
+            stack = draw(st.sampled_from([(), (), (2,)]))   # sometimes a stack of W: batched matmul
             if right:   # a @ W, W of shape (last axis of a, m)
-                w = leaf((sa[-1], m))
-                expr, shape = f"{a} @ {w}", sa[:-1] + (m,)
-            else:       # W @ a, W of shape (m, first axis of a)
+                w = leaf(stack + (sa[-1], m))
+                expr, shape = f"{a} @ {w}", broadcast(stack, sa[:-2]) + sa[-2:-1] + (m,)
+            elif len(sa) == 1:   # W @ v
                 w = leaf((m, sa[0]))
-                expr, shape = f"{w} @ {a}", (m,) + sa[1:]
+                expr, shape = f"{w} @ {a}", (m,)
+            else:       # W @ a, W of shape (m, rows of a); a may be a stack
+                w = leaf((m, sa[-2]))
+                expr, shape = f"{w} @ {a}", sa[:-2] + (m, sa[-1])
         elif kind == "reduce":
             if sa == ():
                 continue
