@@ -498,3 +498,21 @@ def test_a_large_graph_runs_and_steps_cheaply():
     assert stop.reason == "breakpoint"
     s.run()
     assert s.pass_ == "done" and np.isfinite(s.grad("x0"))
+
+
+# ---- which node is the output ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("program, output", [
+    ("x = 2\nf = x * 3\ng = x * 5", "g"),                         # the last assignment
+    ("x = 2\nloss f = x * 3\ng = x * 5", "f"),                    # a loss declares it
+    ("x = 2\nloss f = x * 3\nloss g = x * 5", "g"),               # the last loss
+    ("x = 2\nf = x * 3\noutput f\ng = x * 5", "f"),              # named
+    ("x = 2\noutput g\nloss f = x * 3\ng = x * 5", "g"),         # named beats a loss
+    ("x = [[1.0]]\nloss C = sum(x)\nlayer h = dense(x, 2)", "C"),
+    ("x = [[1.0]]\nlayer h = dense(x, 1, act=tanh)", "h.a"),
+])
+def test_the_output(program, output):
+    s = bpdebug.load(program)
+    assert s.graph.nodes[s.graph.output].name == output
+    s.run()
+    assert s.grad(output) == 1.0
