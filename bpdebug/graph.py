@@ -333,9 +333,12 @@ class _Builder:
         name = e.func
         if name in self.defs:
             params = self.defs[name].node.params
-            if len(e.args) != len(params) or e.kwargs:
+            if e.kwargs:
+                raise self.error(f"op '{name}' takes its arguments in order, without names: "
+                                 f"{name}({', '.join(params)})", e.kwargs[0][2])
+            if len(e.args) != len(params):
                 raise self.error(f"op '{name}' takes {len(params)} argument(s) ({', '.join(params)}), "
-                                 f"got {len(e.args) + len(e.kwargs)}", e.span)
+                                 f"got {len(e.args)}", e.span)
             return
         if name in INITIALIZERS:
             return
