@@ -223,6 +223,12 @@ def test_ops_nested_moderately_work():
     assert s.value("f") == 41.0 and s.grad("x") == 2.0
 
 
+def test_op_called_with_named_arguments():
+    err = error_of("def g(a) = a * 2\nx = 1\nf = g(a=x)")
+    assert err.message == "op 'g' takes its arguments in order, without names: g(a)"
+    assert_points_at(err, 3, 7, "f = g(a=x)")
+
+
 def test_op_called_with_the_wrong_number_of_arguments():
     err = error_of("def g(a, b) = a * b\nx = 1\nf = g(x)")
     assert "op 'g' takes 2 argument(s) (a, b), got 1" in err.message
