@@ -196,8 +196,13 @@ def test_help_and_version():
     assert done.returncode == 0 and done.stdout.startswith("bpdebug ")
 
 
+SEEDS = ("product_gate.bp", "add_gate.bp", "max_gate.bp", "chain_rule.bp", "computational_graph.bp",
+         "neuron_fanout.bp", "gradient_2d.bp", "network_232.bp")
+
+
 def test_every_seed_example_runs_from_the_command_line():
-    for path in sorted(EXAMPLES.glob("*.bp")):
+    for name in SEEDS:
+        path = EXAMPLES / name
         done = bp("run", "--json", path)
         assert done.returncode == 0, (path, done.stderr)
         assert json.loads(done.stdout)["output"]
