@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 from pathlib import Path
@@ -58,6 +59,8 @@ async def measure(session, keys: list[str]) -> dict:
             work[0] += perf_counter() - started
         return run
 
+    gc.collect()                        # as BpDebugApp.run() does; run_test() does not
+    gc.freeze()
     app._display = display
     app.action_step = timed(app.action_step)
     app.action_back = timed(app.action_back)

@@ -9,6 +9,7 @@ progress, and reads keys (c or Escape stop it) between chunks.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -75,6 +76,14 @@ class BpDebugApp(App):
         self.session = session
         self.flags = dict(flags or {})
         self.running: Running | None = None
+
+    def run(self, *args, **kwargs):
+        # The graph, values and gradients live as long as the app. Frozen, they are out of the
+        # collector's way: otherwise every full collection walks them, and a step on a 100,000-
+        # node graph pays for the graph's size after all.
+        gc.collect()                    # what is garbage now (the parse tree) is not frozen
+        gc.freeze()
+        return super().run(*args, **kwargs)
 
     # ---- layout --------------------------------------------------------------------------------
     def compose(self):

@@ -29,7 +29,7 @@ class Banner(Widget):
         name = (g.filename or "<-e>").rsplit("/", 1)[-1]
         text.append(f" {name} ", style="bold")
         shown = s.pass_at(s.t - 1) if 0 < s.t < s.total else s.pass_   # the step just taken
-        text.append(f" {shown.upper()} ", style=PASS_STYLES[shown])
+        text.append(f" {shown.upper()} ", style=PASS_STYLES.get(shown, "bold reverse"))
         text.append(f" step {s.t} of {s.total}  ", style="bold")
         if self.running:
             text.append(" running… press Esc or c to stop ", style="bold reverse")
