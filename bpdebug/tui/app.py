@@ -319,7 +319,7 @@ class BpDebugApp(App):
         self.nodes.refresh_all()        # a command may change anything (set, restart, break ...)
         self._sync_breakpoints()
         self.query_one(WatchesPanel).show()
-        if s.t != before or word in ("set", "restart", "run"):
+        if s.t != before or ALIASES.get(word, word) in ("set", "restart"):
             focus = s.current if s.current is not None else 0
             self.nodes.follow(focus)
             self._show(focus)
