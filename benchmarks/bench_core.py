@@ -265,6 +265,10 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    try:
+        import micrograd.engine  # noqa: F401
+    except ImportError:
+        sys.exit("this benchmark compares with micrograd: pip install -e '.[bench]' (micrograd==0.1.0)")
 
     r = bench_scalar_graph(args.nodes, args.rounds)
     us = lambda t: f"{t / r['nodes'] * 1e6:.2f} µs/node"  # noqa: E731
