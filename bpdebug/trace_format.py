@@ -36,8 +36,10 @@ from .lang import BpError, Span
 FORMAT_VERSION = 1
 MAGIC = b'{"bpdebug_trace"'     # every trace starts with these bytes (a program cannot)
 _TEXT = np.zeros(256, bool)         # the bytes an event line may hold (with its newline)
-_TEXT[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-:x \n",
-                    np.uint8)] = True
+_BASE64 = np.zeros(256, bool)
+_BASE64[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", np.uint8)] = True
+_TEXT[np.frombuffer(b"=-: \n", np.uint8)] = True
+_TEXT |= _BASE64
 NONE = "-"             # a run of these is no value
 SCALAR_WIDTH = 11
 FORWARD, BACKWARD = "forward", "backward"
@@ -114,7 +116,7 @@ def parse_header(raw: bytes, path: str) -> dict:
     kinds = {"file": (str, type(None)), "nodes": int, "steps": int, "output": str, "set": dict,
              "data": dict, "source": str}
     for key, kind in kinds.items():
-        if not isinstance(header.get(key), kind):
+        if key not in header or not isinstance(header[key], kind):
             raise bad(f"the trace header has no valid '{key}'")
     try:
         header["set"] = {str(k): decode(v) for k, v in header["set"].items()}
@@ -206,6 +208,14 @@ class TraceFile:
         outside = np.flatnonzero(~_TEXT[body])
         if len(outside):
             bad[np.searchsorted(starts, outside[0], side="right") - 1] = True
+        if scalar and not bad.any():   # every field 11 base64 characters or 11 dashes: check all
+            cells = body.reshape(-1, SCALAR_WIDTH + 1)
+            chars = cells[:, :SCALAR_WIDTH]
+            wrong = ~np.isin(cells[:, SCALAR_WIDTH], (ord(" "), ord("\n")))
+            wrong |= ~_BASE64[chars].all(axis=1) & ~(chars == ord(NONE)).all(axis=1)
+            cell = np.flatnonzero(wrong)
+            if len(cell):
+                bad[np.searchsorted(starts, cell[0] * (SCALAR_WIDTH + 1), side="right") - 1] = True
         bad = np.flatnonzero(bad)
         if len(bad):
             s = int(bad[0]) + 1

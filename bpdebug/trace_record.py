@@ -114,8 +114,9 @@ class Recorder:
     def _backward(self, session, start: int, stop: int, sent: list) -> bytes:
         """B lines for steps start..stop-1, which took nodes hi-1 down to lo. A line has one
         field for the upstream gradient, then one per input (a slot) for the local derivatives,
-        the contributions and the accumulated gradients; a contribution and a gradient only
-        where the step wrote one (the inputs needing a gradient, if the node had a gradient)."""
+        the contributions and the accumulated gradients: contributions where the step sent them
+        (the node had a gradient and an input needing one), gradients where it wrote them (the
+        inputs needing one)."""
         grads, undo, layout = session.grads, session._undo, self.layout
         hi, lo = session.total - start, session.total - stop
         m = stop - start
@@ -141,7 +142,7 @@ class Recorder:
         width = 1 + 3 * arity
         line_at = np.cumsum(width) - width
         at_local = line_at[slot_line] + 1 + slot_k
-        at_contribution = (at_local + arity[slot_line])[write_slot]
+        at_contribution = (at_local + arity[slot_line])[sent_slot]
         at_accumulated = (at_local + 2 * arity[slot_line])[write_slot]
 
         if self.scalar:
@@ -150,9 +151,10 @@ class Recorder:
             numbers[line_at], missing[line_at] = up, ~has_grad
             numbers[at_local] = self.local_derivatives(self.values, session.values, lo, hi, first_slot)
             missing[at_local] = False
-            contributions = np.array(sent, dtype=float)[applied]
+            contributions = np.array(sent, dtype=float)
+            applied_values = contributions[applied]
             found, first = _befores(befores, layout.first_write[slot[write_slot]])
-            after = np.where(first, contributions, found + contributions)   # as the kernel adds
+            after = np.where(first, applied_values, found + applied_values)   # as the kernel adds
             numbers[at_contribution] = contributions
             numbers[at_accumulated] = after[last]
             missing[at_contribution] = missing[at_accumulated] = False
@@ -164,12 +166,11 @@ class Recorder:
         local = chain.from_iterable(session.local_derivatives(i) for i in range(hi - 1, lo - 1, -1))
         for at, x in zip(at_local.tolist(), local):
             fields[at] = encode(x)
-        contributions = [sent[c] for c in applied.tolist()]
-        after = [c if b is None else b + c for b, c in zip(befores, contributions)]
-        for at_c, at_a, c, w in zip(at_contribution.tolist(), at_accumulated.tolist(), contributions,
-                                    last.tolist()):
-            fields[at_c] = encode(c)
-            fields[at_a] = encode(after[w])
+        for at, c in zip(at_contribution.tolist(), sent):
+            fields[at] = encode(c)
+        after = [c if b is None else b + c for b, c in zip(befores, (sent[c] for c in applied.tolist()))]
+        for at, w in zip(at_accumulated.tolist(), last.tolist()):
+            fields[at] = encode(after[w])
         return "".join([f"{' '.join(fields[a:b])}\n" for a, b in
                         zip(line_at.tolist(), (line_at + width).tolist())]).encode("ascii")
 
@@ -257,27 +258,27 @@ class _Layout:
         self.first_write = np.zeros(len(self.inputs), bool)
         self.first_write[first_slot[first_slot < len(self.inputs)]] = True
         self.scalar = set(map(attrgetter("shape"), nodes)) <= {()}
-        self.data_steps = {node.name: node.index + 1 for node in nodes if node.kind == "data"}
+        self.data_steps = {node.name: node.index + 1 for node in nodes if node.kind == "data"} \
+            if "data" in graph.source else {}
         if self.scalar:
-            self.groups = _op_groups(nodes, self.arity)
+            self.groups = _op_groups(kernel, self.arity)
 
     def input(self, nodes: np.ndarray, k: int) -> np.ndarray:
         """The k-th input of each of `nodes`."""
         return self.inputs[self.first[nodes] + k]
 
 
-def _op_groups(nodes: list, arity: np.ndarray) -> tuple:
-    """([sorted node indices of each table op with no keyword arguments], the op nodes left)."""
-    ops = np.fromiter(map(id, map(attrgetter("op"), nodes)), np.int64, len(nodes))
-    plain = np.fromiter((not n.attrs and n.op.custom is None for n in nodes), bool, len(nodes)) & (arity > 0)
-    order = np.argsort(np.where(plain, ops, -1), kind="stable")
-    order = order[plain[order]]
-    cuts = np.flatnonzero(np.diff(ops[order])) + 1
-    groups = [g for g in np.split(order, cuts) if len(g) > 2]
-    grouped = np.zeros(len(nodes), bool)
-    for g in groups:
-        grouped[g] = True
-    return groups, np.flatnonzero(~grouped & (arity > 0))
+def _op_groups(kernel, arity: np.ndarray) -> tuple:
+    """([sorted indices of the nodes sharing each VJP, where more than two do], the op nodes
+    left). Nodes of one table op share its VJP function; a node with keyword arguments has a
+    partial of its own, and a user `def` makes an op of its own at each call."""
+    ids = np.fromiter(map(id, kernel.vjp), np.int64, len(kernel.vjp))
+    _, code, count = np.unique(ids, return_inverse=True, return_counts=True)
+    shared = (count[code] > 2) & (arity > 0)
+    order = np.flatnonzero(shared)
+    order = order[np.argsort(code[order], kind="stable")]
+    groups = np.split(order, np.flatnonzero(np.diff(code[order])) + 1) if len(order) else []
+    return groups, np.flatnonzero(~shared & (arity > 0))
 
 
 class _ScalarLocals:
