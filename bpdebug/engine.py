@@ -166,12 +166,11 @@ class Session:
         g, node = self.graph, self.graph.nodes[i]
         cs = self.contributions(i)
         locals_ = self.local_derivatives(i)
-        out_text = node.op.formula.format(*(g.nodes[j].name for j in node.inputs)) if node.kind == "op" else ""
+        out_text = g.expression(node) if node.kind == "op" else ""
         terms = []
         for k, j in enumerate(node.inputs):
             name = g.nodes[j].name
-            text = node.op.local[k].format(*(g.nodes[x].name for x in node.inputs)) if k < len(node.op.local) else "?"
-            terms.append(Term(name, f"d({out_text})/d{name} = {text}", locals_[k],
+            terms.append(Term(name, f"d({out_text})/d{name} = {g.local_text(node, k)}", locals_[k],
                               _plain(cs[k]) if g.nodes[j].needs_grad else None,
                               _plain(self.grads[j]) if g.nodes[j].needs_grad else None))
         return terms

@@ -93,7 +93,22 @@ class Graph:
         if node.op.name == "return":
             call = self.calls[node.call]
             return f"{node.name} = {call.op}({', '.join(call.args)})"
-        return f"{node.name} = " + node.op.formula.format(*(self.nodes[j].name for j in node.inputs))
+        return f"{node.name} = {self.expression(node)}"
+
+    def label(self, j: int) -> str:
+        """How an input reads in a formula: a scalar constant by its value, a node by its name."""
+        n = self.nodes[j]
+        return format_value(n.value) if n.kind == "const" and n.shape == () else n.name
+
+    def expression(self, node: Node) -> str:
+        """The right-hand side of an op node: `q*z`, `0.5*C.3`."""
+        return node.op.formula.format(*(self.label(j) for j in node.inputs))
+
+    def local_text(self, node: Node, k: int) -> str:
+        """The local derivative with respect to input k, as text: `z` for d(q*z)/dq."""
+        if k >= len(node.op.local):
+            return "?"
+        return node.op.local[k].format(*(self.label(j) for j in node.inputs))
 
     def op_label(self, node: Node) -> str:
         """The op's name as users know it: a `def` call shows the def's name."""
