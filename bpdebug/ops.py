@@ -152,6 +152,8 @@ def _unary(name, f, dfdx, formula, local, fs=None, dfs=None, **kw):
               elementwise=True, **kw)
 
 
+# The float versions keep numpy's answers at the edges: nan in, nan out (max, min and relu
+# too: `x != x` is the nan test), inf/nan instead of exceptions (the guards).
 _ln = _guard(math.log, np.log)
 _sqrt = _guard(math.sqrt, np.sqrt)
 _exp = _guard(math.exp, np.exp)
@@ -194,18 +196,18 @@ OPS: dict[str, Op] = {op.name: op for op in [
     _unary("sigmoid", _sigmoid, lambda x, out: out * (1.0 - out), "sigmoid({0})",
            "sigmoid({0})*(1 - sigmoid({0}))", fs=_sigmoid_s, dfs=lambda x, out: out * (1.0 - out)),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda x, out: (x > 0).astype(float), "relu({0})",
-           "1 if {0} > 0 else 0", fs=lambda x: x if x > 0 else 0.0,
+           "1 if {0} > 0 else 0", fs=lambda x: x if x > 0 or x != x else 0.0,
            dfs=lambda x, out: 1.0 if x > 0 else 0.0, kink=lambda x: np.any(x == 0),
            kink_rule="relu'(0) = 0"),
     _unary("softplus", lambda x: np.logaddexp(0.0, x), lambda x, out: _sigmoid(x), "softplus({0})",
            "sigmoid({0})", fs=lambda x: _np_scalar(np.logaddexp, 0.0, x),
            dfs=lambda x, out: _sigmoid_s(x)),
     Op("max", 2, np.maximum, _max_vjp, "max({0}, {1})", ("1 if {0} >= {1} else 0", "1 if {1} > {0} else 0"),
-       fs=lambda a, b: a if a >= b else b,
+       fs=lambda a, b: a if a >= b or a != a else b,
        vjps=lambda g, out, a, b: (g, 0.0) if a >= b else (0.0, g), elementwise=True,
        kink=lambda a, b: np.any(a == b), kink_rule="a tie sends the gradient to the first argument"),
     Op("min", 2, np.minimum, _min_vjp, "min({0}, {1})", ("1 if {0} <= {1} else 0", "1 if {1} < {0} else 0"),
-       fs=lambda a, b: a if a <= b else b,
+       fs=lambda a, b: a if a <= b or a != a else b,
        vjps=lambda g, out, a, b: (g, 0.0) if a <= b else (0.0, g), elementwise=True,
        kink=lambda a, b: np.any(a == b), kink_rule="a tie sends the gradient to the first argument"),
     Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout"), partial_vjp=True),
