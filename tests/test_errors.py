@@ -426,3 +426,14 @@ def test_loading_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("op", ["max(y, 1)", "max(1, y)", "min(y, 1)", "min(1, y)", "relu(y)", "abs(y)"])
+def test_nan_is_not_lost_on_the_scalar_path(op):
+    # a nan must reach the output whether the node holds a float or an array, or
+    # `break nonfinite` and the flags would lose track of where it came from
+    scalar = bpdebug.load(f"x = -1\ny = sqrt(x)\nf = {op}")
+    tensor = bpdebug.load(f"x = [-1]\ny = sqrt(x)\nf = sum({op})")
+    for s in (scalar, tensor):
+        s.run()
+        assert math.isnan(s.value("f"))
