@@ -10,6 +10,7 @@ difference straddling a kink says nothing about the derivative there.
 """
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import bpdebug
+from bpdebug.ops import OPS, scalar_forward, scalar_vjp
 
 SHAPES = [(), (3,), (1, 3), (2, 1), (2, 3)]
 H = 1e-6
@@ -273,3 +275,31 @@ def test_the_check_catches_a_wrong_handwritten_derivative():
     text = "def cube(a) = a * a * a\ngrad cube wrt a = 2 * a^2\nx = 1.3\nloss L = cube(x)"
     with pytest.raises(AssertionError, match="dL/dx"):
         check_program(text, ["x"], usable=_must)
+
+
+# ---- the op table's float path and numpy path agree --------------------------------------------
+
+EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e308, -1e308, float("inf"), float("-inf"), float("nan"),
+         1e-320, 700.0, -700.0]
+
+
+def _same(a, b) -> bool:
+    a, b = float(a), float(b)
+    return (np.isnan(a) and np.isnan(b)) or a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.elementwise])
+def test_scalar_and_tensor_paths_agree_on_every_value_including_edges(name):
+    # Scalar nodes run the op table's float functions, tensor nodes its numpy ones: a program
+    # must not change its answer (nan, inf included) when a leaf becomes a 1-element vector.
+    op = OPS[name]
+    with np.errstate(all="ignore"):
+        for args in itertools.product(EDGES, repeat=op.arity):
+            out = scalar_forward(op)(*args)
+            arrays = [np.array([a]) for a in args]
+            t_out = op.f(*arrays)
+            assert _same(out, t_out[0]), (name, args, out, t_out)
+            grads = scalar_vjp(op)(1.0, out, *args)
+            t_grads = op.vjp(np.array([1.0]), t_out, *arrays)
+            for k, (g, t) in enumerate(zip(grads, t_grads)):
+                assert _same(g, np.asarray(t).reshape(-1)[0]), (name, args, k, g, t)
