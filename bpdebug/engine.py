@@ -94,6 +94,8 @@ class Session:
 
     # ---- position -------------------------------------------------------------------------
     def restart(self) -> None:
+        if self.recorder is not None:
+            self.recorder.settle(self)  # write the steps it holds back before they are undone
         self.t = 0                      # steps taken
         self.values: list = [None] * self.n
         self.grads: list = [None] * self.n
@@ -289,6 +291,8 @@ class Session:
         return True
 
     def _stopped(self, reason: str, bp: Breakpoint | None = None, detail: str = "") -> Stop:
+        if self.recorder is not None:
+            self.recorder.settle(self)
         return Stop(reason, self.t, bp, self.event() if self.t else None, detail)
 
     def lookup(self, var: str, name: str | None = None):
@@ -337,6 +341,8 @@ class Session:
 
     def back(self, count: int = 1) -> StepEvent | None:
         """Take back `count` steps, restoring values and gradients exactly."""
+        if self.recorder is not None:
+            self.recorder.settle(self)
         for _ in range(min(count, self.t)):
             self.t -= 1
             i = self.node_at(self.t)

@@ -15,8 +15,9 @@ base64 characters (its 8 little-endian float64 bytes, `=` padding dropped), a te
 for none (so a line of scalars has fields of one width). Nothing is pickled or evaluated:
 reading a value is base64 and `np.frombuffer`.
 
-Reading does not parse the file up front: one pass with numpy finds the line ends (the index)
-and checks each line's kind and field count; an event is decoded when it is asked for.
+Reading does not parse the file up front: a few passes with numpy find the line ends (the index)
+and check each line's field count and characters (for a program of scalars, every field); an
+event is decoded when it is asked for, and a damaged tensor found then, with its line.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def encode(x) -> str:
 
 def decode(field: str):
     """The value of a field (ValueError if it is not one)."""
-    if field == NONE * len(field):
+    if field and field == NONE * len(field):
         return None
     shape, colon, data = field.partition(":")
     if not colon:

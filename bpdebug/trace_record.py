@@ -1,32 +1,35 @@
-"""Recording: the Recorder the engine tells of every chunk of steps it takes.
+"""Recording: the Recorder the engine tells of the steps it takes.
 
-The engine steps in chunks of `Recorder.chunk` while a recorder listens, and the kernel
-appends to `recorder.sent` the contributions each backward step sent (flat). The recorder writes each
+The engine steps in chunks of `Recorder.chunk` while a recorder listens, and the kernel appends
+to `recorder.sent` the contributions each backward step sent (flat). The recorder writes each
 step the first time it is taken; steps taken again after `back` are the same steps and are not
 written twice. It reads the values and the gradients from the session (the engine's undo list
 holds each gradient as a step found it, so the gradient it made is that plus the contribution);
 the only thing computed is the local derivatives, each node's VJP with upstream 1, exactly as
 the live session shows them.
 
-A step costs the engine about 1.5 µs on a scalar graph, so the recorder cannot spend much
-more per step in Python: a chunk of a scalar graph is encoded and laid out in lines with numpy
+Steps are held back and written a chunk at a time, and whenever the session stops (the end of
+a command: `step`, `continue`...), goes back or restarts (the engine calls `settle`); each write
+is flushed. A run that is killed leaves a readable prefix: every step before its last chunk,
+or before its last stop.
+
+A step costs the engine about 1 µs on a scalar graph, so the recorder cannot spend much more
+per step in Python: a chunk of a scalar graph is encoded and laid out in lines with numpy
 (values, base64, which step wrote which gradient, the bytes of the lines). Tensor graphs take
 a plain per-step path; their numpy work dwarfs the formatting anyway.
 """
 from __future__ import annotations
 
 import binascii
-import time
 import weakref
 from itertools import chain, repeat
 from operator import attrgetter, is_not, itemgetter
+from pathlib import Path
 
 import numpy as np
 
 from .lang import BpError
 from .trace_format import NONE, SCALAR_WIDTH, encode, header_line
-
-FLUSH_SECONDS = 0.2     # a killed run loses at most the steps of this last fraction of a second
 
 
 class Recorder:
@@ -41,6 +44,8 @@ class Recorder:
         if session.t:
             raise ValueError("a recorder must be attached before the first step")
         graph, kernel = session.graph, session.kernel
+        if graph.filename and Path(graph.filename).exists() and Path(path).resolve() == Path(graph.filename).resolve():
+            raise BpError(f"the trace {path} would overwrite the program; give another file name")
         self.session, self.graph, self.version = session, graph, __version__
         self.set_values = dict(set_values)
         self.layout = _Layout.of(graph, kernel)
@@ -48,8 +53,9 @@ class Recorder:
         if self.scalar:
             self.values = np.empty(len(graph.nodes))   # the forward values, as floats
             self.local_derivatives = _ScalarLocals(kernel, self.layout)
-        self.sent: list = []      # filled by the kernel: one entry per backward step taken
+        self.sent: list = []      # filled by the kernel: the contributions of the held steps
         self.count = 0            # steps written
+        self.held = 0             # steps taken: count..held-1 are held back
         self._consts = list(kernel.consts)   # the leaf values recorded, to notice a `set`
         try:
             self.file = open(path, "wb")
@@ -62,16 +68,38 @@ class Recorder:
         header = header_line(self.graph, self.set_values, self.layout.data_steps, self.version)
         self.file.write(header.encode("utf-8"))
         self.file.flush()
-        self._flushed = time.monotonic()
 
     def close(self) -> None:
+        self.settle(self.session)
         if self.session.recorder is self:
             self.session.recorder = None
         self.file.close()
 
     # ---- told by the engine ------------------------------------------------------------------
+    def took(self, session, start: int, stop: int) -> None:
+        """Steps start..stop-1 (one pass, at most `chunk` of them) were just taken."""
+        if stop <= self.count:                 # taken again after a `back`: written already
+            self.sent.clear()
+            return
+        if start < self.count:                 # partly so: write the new ones now
+            text = self._text(session, start, stop)
+            self._write(b"".join(bytes(text).splitlines(keepends=True)[self.count - start:]), stop)
+            return
+        if self.held > self.count and (self.count < session.n) != (start < session.n):
+            self._write(self._text(session, self.count, self.held), self.held)   # a pass ended
+        self.held = stop
+        if self.held - self.count >= self.chunk:
+            self.settle(session)
+
+    def settle(self, session) -> None:
+        """Write the steps held back, while the session still holds what they did."""
+        if self.held > self.count:
+            self._write(self._text(session, self.count, self.held), self.held)
+            self.file.flush()
+
     def restarted(self, session) -> None:
         self.sent.clear()
+        self.held = self.count = min(self.count, self.held)
         consts = session.kernel.consts
         changed = [i for i, (now, then) in enumerate(zip(consts, self._consts)) if now is not then]
         if not changed:
@@ -82,25 +110,18 @@ class Recorder:
         self.file.seek(0)
         self.file.truncate()
         self._write_header()
-        self.count = 0
+        self.held = self.count = 0
 
-    def took(self, session, start: int, stop: int) -> None:
-        """Steps start..stop-1 (one pass, at most `chunk` of them) were just taken."""
-        sent = self.sent[:]
-        self.sent.clear()
-        if stop <= self.count:
-            return
-        if start < session.n:
-            text = self._forward(session.values, start, stop)
-        else:
-            text = self._backward(session, start, stop, sent)
-        if self.count > start:   # the first steps of the chunk were written before a `back`
-            text = b"".join(bytes(text).splitlines(keepends=True)[self.count - start:])
+    def _write(self, text, stop: int) -> None:
         self.file.write(text)
-        self.count = stop
-        if time.monotonic() - self._flushed > FLUSH_SECONDS:
-            self.file.flush()
-            self._flushed = time.monotonic()
+        self.count = self.held = stop
+
+    def _text(self, session, start: int, stop: int):
+        if start < session.n:
+            return self._forward(session.values, start, stop)
+        text = self._backward(session, start, stop, self.sent)
+        self.sent.clear()
+        return text
 
     # ---- forward -----------------------------------------------------------------------------
     def _forward(self, vals: list, start: int, stop: int) -> bytes:

@@ -318,3 +318,36 @@ def test_traces_hold_no_pickle_and_are_text(chain_trace):
         source = (root / module).read_text()
         assert not re.search(r"import pickle|pickle\.|allow_pickle=True|\beval\(|\bexec\(", source)
     chain_trace.read_bytes().decode("ascii")
+
+
+def test_a_breakpoint_tested_at_every_step_changes_nothing_in_the_trace(tmp_path):
+    files = []
+    for condition in (None, "break if abs(value) > 1e300", "break backward if isnan(grad)"):
+        live = bpdebug.load(EVERY_OP)
+        path = tmp_path / f"{len(files)}.bpt"
+        with recording(live, path):
+            if condition:
+                execute(live, condition)
+            assert live.run().reason == "end"
+        files.append(path.read_bytes())
+    assert files[0] == files[1] == files[2]
+
+
+def test_a_killed_session_leaves_every_step_before_its_last_stop(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.bpt"
+    code = ("import os, bpdebug\nfrom bpdebug.commands import execute\nfrom bpdebug.trace import record\n"
+            f"s = bpdebug.load_file({str(EXAMPLES / 'network_232.bp')!r})\nrecord(s, {str(path)!r})\n"
+            "execute(s, 'step 3'); execute(s, 'break backward out.z'); execute(s, 'continue')\n"
+            "s.run(limit=2)\nos._exit(9)   # no cleanup, as if killed\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    replay = open_trace(path)
+    live = bpdebug.load_file(EXAMPLES / "network_232.bp")
+    execute(live, "break backward out.z")
+    live.run()
+    assert replay.recorded == live.t + 2 and not replay.trace.warning
+    replay.goto(live.t)
+    assert_same_state(live, replay)
