@@ -183,8 +183,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
     _unary("sqrt", np.sqrt, lambda x, out: 0.5 / out, "sqrt({0})", "1/(2*sqrt({0}))", fs=_sqrt,
            dfs=lambda x, out: _guard(lambda v: 0.5 / v, lambda v: 0.5 / v)(out)),
     _unary("abs", np.abs, lambda x, out: np.sign(x), "abs({0})", "sign({0})", fs=abs,
-           dfs=lambda x, out: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 * x,  # nan stays nan kink=lambda x: np.any(x == 0),
-           kink_rule="abs'(0) = 0"),
+           dfs=lambda x, out: 1.0 if x > 0 else -1.0 if x < 0 else 0.0 * x,  # 0.0 * x: nan stays nan
+           kink=lambda x: np.any(x == 0), kink_rule="abs'(0) = 0"),
     _unary("sin", np.sin, lambda x, out: np.cos(x), "sin({0})", "cos({0})", fs=_sin,
            dfs=lambda x, out: _cos(x)),
     _unary("cos", np.cos, lambda x, out: -np.sin(x), "cos({0})", "-sin({0})", fs=_cos,
