@@ -191,3 +191,16 @@ def test_replay_opens_the_tui_on_the_recording(chain_trace):
             await pilot.press("colon", *"set x = 3", "enter")
             assert session.value("x") == -2.0
     asyncio.run(go())
+
+
+def test_headless_trace_commands_do_not_import_textual(chain_trace):
+    code = ("import sys, bpdebug.cli\n"
+            f"t = {str(chain_trace)!r}\n"
+            "assert bpdebug.cli.main(['run', 'examples/chain_rule.bp', '--trace', t + '2']) == 0\n"
+            "assert bpdebug.cli.main(['replay', t, '--json']) == 0\n"
+            "assert bpdebug.cli.main(['replay', t, '--print']) == 0\n"
+            "assert bpdebug.cli.main(['script', t, '-c', 'c']) == 0\n"
+            "assert bpdebug.cli.main(['diff', t, t + '2']) == 0\n"
+            "assert 'textual' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
