@@ -41,8 +41,9 @@ def value_text(x, style: str = "") -> Text:
     return Text(text, style="bold red" if not is_finite(x) else style)
 
 
-def node_table(session, title: str | None = None) -> Table:
-    """Every node: name, op, shape, value, gradient; the output and non-finite ones marked."""
+def node_table(session, title: str | None = None, rows=None) -> Table:
+    """The nodes (all, or the indices in `rows`): name, op, shape, value, gradient; the output
+    and non-finite ones marked; a gap in `rows` shows as one row saying how many were left out."""
     g = session.graph
     table = Table(title=title, header_style="bold", expand=False)
     table.add_column("node", no_wrap=True)
@@ -50,7 +51,12 @@ def node_table(session, title: str | None = None) -> Table:
     table.add_column("shape", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_column("gradient", overflow="fold")
-    for node in g.nodes:
+    previous = -1
+    for index in range(len(g.nodes)) if rows is None else rows:
+        if index > previous + 1:
+            table.add_row(Text(f"… {index - previous - 1} more", style="dim"), "", "", "", "")
+        previous = index
+        node = g.nodes[index]
         v, grad = session.values[node.index], session.grads[node.index]
         if grad is None and node.needs_grad and session.t >= session.total:
             grad = np.zeros(node.shape) if node.shape else 0.0
@@ -59,6 +65,8 @@ def node_table(session, title: str | None = None) -> Table:
             name.append(" !", style="bold red")
         table.add_row(name, Text(g.op_label(node), style="cyan"), Text(str(node.shape) if node.shape else "",
                       style="dim"), value_text(v), value_text(grad, "green" if node.is_leaf else ""))
+    if rows is not None and previous < len(g.nodes) - 1:
+        table.add_row(Text(f"… {len(g.nodes) - previous - 1} more", style="dim"), "", "", "", "")
     return table
 
 

@@ -82,6 +82,20 @@ def test_run_flags_nonfinite_nodes_in_the_table():
     assert "Warning" not in done.stderr
 
 
+def test_run_lists_a_big_graph_by_its_ends_and_its_nonfinite_nodes(tmp_path):
+    chain = ["x0 = 0.5"] + [f"x{i} = tanh(x{i - 1})" for i in range(1, 400)]
+    chain[150] = "x150 = log(x149 - 1000)"  # nan in the middle, where the table would skip
+    program = tmp_path / "big.bp"
+    program.write_text("\n".join(chain))
+    short = bp("run", program)
+    assert short.returncode == 0
+    names = {line.split()[1] for line in short.stdout.splitlines() if line.startswith("│ x")}
+    assert {"x0", "x99", "x150", "x300", "x399"} <= names and "x120" not in names
+    assert "nodes not listed: --all lists every node" in short.stdout
+    full = bp("run", program, "--all")
+    assert "x120 " in full.stdout and "not listed" not in full.stdout
+
+
 def test_run_with_e_and_set():
     done = bp("run", "--json", "-e", "f = (x + y) * z", "--set", "x=-2", "--set", "y=5", "--set", "z=-4")
     assert done.returncode == 0, done.stderr
