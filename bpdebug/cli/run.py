@@ -41,6 +41,7 @@ def main(args) -> int:
         print(json.dumps(state_dict(session.graph, session.values, session.grads)))
         return OK
 
+    import numpy as np
     from rich.console import Console
 
     from ..render import node_table
@@ -56,7 +57,10 @@ def main(args) -> int:
     rows = None
     if len(g.nodes) > TABLE_ROWS and not args.all:
         half = TABLE_ROWS // 2
-        marked = {g.names[name] for name in bad[:half]}
+        # Nodes whose value went non-finite first: a nan gradient spreads to everything upstream.
+        bad_rows = sorted((g.names[name] for name in bad),
+                          key=lambda i: (bool(np.all(np.isfinite(session.values[i]))), i))
+        marked = set(bad_rows[:half])
         rows = sorted(set(range(half)) | set(range(len(g.nodes) - half, len(g.nodes))) | marked)
     console.print(node_table(session, title=f"{g.filename or 'program'}: {len(g.nodes)} nodes, "
                                             f"output {out.name}", rows=rows))
