@@ -8,6 +8,7 @@ only for the steps someone asks about.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -83,7 +84,6 @@ class Session:
     def __init__(self, graph: Graph):
         from . import check  # noqa: F401  registers `break nonfinite` and `break mismatch`
         self.graph = graph
-        self.kernel = Kernel(graph)
         self.n = len(graph.nodes)
         self.total = 2 * self.n
         self.breakpoints: list[Breakpoint] = []
@@ -91,6 +91,11 @@ class Session:
         self._next_bp = 1
         self.recorder = None            # a trace recorder (bpdebug.trace): told of each step taken
         self.restart()
+
+    @cached_property
+    def kernel(self) -> Kernel:
+        """Built when first needed: a replay of a trace steps without ever computing."""
+        return Kernel(self.graph)
 
     # ---- position -------------------------------------------------------------------------
     def restart(self) -> None:
