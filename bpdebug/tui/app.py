@@ -6,48 +6,50 @@ move it tells the widgets what changed: the node list redraws just the rows of t
 move touched, the other panels redraw their few lines. `continue` runs in chunks of
 `session.run(limit=K)` from a timer, sized to about 30 ms, so the screen repaints, shows
 progress, and reads keys (c or Escape stop it) between chunks.
+
+Given a Trainer (a program with params), the loop goes on after the backward pass: an update
+phase, one param a step, then the next training step (`training.Training`); `t` runs training
+steps in slices the same way, and the loss curve redraws between them. The gradient checker's
+findings (`checks.NodeChecks`) are brought up to date at each stop and flag nodes in the list.
 """
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.timer import Timer
 from textual.widgets import Footer, Label
 
+from ..check import mismatch_reason
 from ..commands import ALIASES, execute
+from .checks import NodeChecks, cheap_to_check
 from .messages import CommandEntered, CompletionsFound, NodeSelected
+from .running import CHUNK_SECONDS, Running
 from .status import breakpoint_marks
+from .training import Training
+from .training_keys import TrainingKeys
 from .widgets.banner import Banner
 from .widgets.breakpoints import BreakpointsPanel
 from .widgets.command_line import CommandLine
 from .widgets.help_screen import HelpScreen
-from .widgets.inspector import Inspector
+from .widgets.inspector import Inspector, check_section, origin_note, pending_update, update_section
+from .widgets.loss_curve import LossCurve
 from .widgets.neighbourhood import Neighbourhood
 from .widgets.node_list import NodeList
 from .widgets.stop_log import StopLog
 from .widgets.watches import WatchesPanel
 
-CHUNK_SECONDS = 0.03       # one slice of `continue` between repaints
 FEW_STEPS = 64             # up to this many steps, redraw only the rows they touched
+TRAIN_KEYS = Binding.Group("train 1/N")    # t and T, side by side in the footer
+COMPACT_FOOTER = 100       # below this width a program that trains gets a compact footer
 
 
-@dataclass
-class Running:
-    """A `continue` in progress."""
-
-    start: int                 # steps taken when it began
-    chunk: int = 256           # steps per slice, adapted to CHUNK_SECONDS
-    timer: Timer | None = None
-
-
-class BpDebugApp(App):
+class BpDebugApp(TrainingKeys, App):
     CSS_PATH = "app.tcss"
     TITLE = "bpdebug"
     ENABLE_COMMAND_PALETTE = False
@@ -62,19 +64,26 @@ class BpDebugApp(App):
         Binding("c", "continue", "continue", priority=True),
         Binding("r", "back", "back", priority=True),
         Binding("b", "toggle_breakpoint", "break", priority=True),
+        Binding("t", "train", "train one step", group=TRAIN_KEYS, priority=True),
+        Binding("T", "train_many", "train N steps", key_display="T", group=TRAIN_KEYS, priority=True),
         Binding("colon", "command_line", "command", key_display=":", priority=True),
         Binding("question_mark", "help", "help", key_display="?", priority=True),
         Binding("q", "quit", "quit", priority=True),
         Binding("escape", "escape", "stop / leave", show=False, priority=True),
     ]
     LETTER_ACTIONS = {"step", "next", "continue", "back", "toggle_breakpoint", "command_line",
-                      "help", "quit"}
+                      "help", "quit", "train", "train_many"}
+    TRAINING_ACTIONS = {"train", "train_many"}
 
-    def __init__(self, session, flags: dict | None = None, **kwargs) -> None:
-        """`flags` marks nodes for other tools: {node index: [flag name from status.FLAGS]}."""
+    def __init__(self, session, flags: dict | None = None, trainer=None, **kwargs) -> None:
+        """`flags` marks nodes for other tools: {node index: [flag name from status.FLAGS]}.
+        `trainer` (a bpdebug.train.Trainer): step through training; its session is the one
+        shown (it may be a new one, built for mini-batches)."""
         super().__init__(**kwargs)
-        self.session = session
+        self.training = Training(trainer) if trainer is not None else None
+        self.session = trainer.session if trainer is not None else session
         self.flags = dict(flags or {})
+        self.checks = NodeChecks(self.session, on=cheap_to_check(self.session.graph))
         self.running: Running | None = None
 
     def run(self, *args, **kwargs):
@@ -97,18 +106,28 @@ class BpDebugApp(App):
         with Horizontal(id="panels"):
             yield BreakpointsPanel(s, id="breakpoints")
             yield WatchesPanel(s, id="watches")
+            if self.training is not None:
+                yield LossCurve(self.training.trainer, id="loss")
             yield StopLog(id="log")
         with Horizontal(id="command"):
             yield Label(":", id="prompt")
-            yield CommandLine(s, id="command-line")
-        yield Footer()
+            yield CommandLine(s, commands=("train",) if self.training else (), id="command-line")
+        yield Footer(compact=self.training is not None)
+
+    def on_resize(self, event) -> None:
+        if self.training is not None:      # t and T take room: the footer fits 80 columns compact
+            self.query_one(Footer).compact = event.size.width < COMPACT_FOOTER
 
     def on_mount(self) -> None:
         s = self.session
         name = Path(s.graph.filename).name if s.graph.filename else "<-e>"
         self.title = f"bpdebug {name}"
         self.nodes.border_title = f"nodes ({s.n})"
-        self.nodes.extra_flags = self.flags
+        self.nodes.training = self.query_one(Banner).training = self.training
+        self._set_flags()
+        self._update_checks()
+        if self.training is not None:
+            self.query_one(LossCurve).show()
         self.query_one(Neighbourhood).border_title = "neighbourhood"
         self.query_one(BreakpointsPanel).border_title = "breakpoints"
         self.query_one(WatchesPanel).border_title = "watches"
@@ -116,7 +135,7 @@ class BpDebugApp(App):
         self.nodes.focus()
         self._sync_breakpoints()
         self.query_one(WatchesPanel).show()
-        self._show(s.current if s.current is not None else 0)
+        self._show(self._focus())
 
     @property
     def nodes(self) -> NodeList:
@@ -131,14 +150,73 @@ class BpDebugApp(App):
         return self.query_one(CommandLine)
 
     # ---- after the session moved -----------------------------------------------------------------
+    def _current(self) -> int | None:
+        """The node of the step just taken: the param just updated in the update phase."""
+        update = self.training.last_update if self.training is not None else None
+        return update.index if update is not None else self.session.current
+
+    def _upcoming(self) -> int | None:
+        if self.training is not None and self.training.in_update:
+            update = self.training.trainer.upcoming_update()
+            return update.index if update is not None else None
+        return self.session.upcoming
+
+    def _focus(self) -> int:
+        current = self._current()
+        return current if current is not None else 0
+
     def _show(self, i: int) -> None:
         """Put node i in the neighbourhood and the inspector."""
         node = self.session.graph.nodes[i]
         self.query_one(Neighbourhood).show(i)
         inspector = self.query_one(Inspector)
-        inspector.show(i)
-        which = "current" if i == self.session.current else "next" if i == self.session.upcoming else "selected"
+        inspector.show(i, self._check_notes(i), self._update_notes(i))
+        which = "current" if i == self._current() else "next" if i == self._upcoming() else "selected"
         inspector.border_title = f"inspector: {escape(node.name)} ({which})"   # titles are markup
+
+    def _check_notes(self, i: int) -> list:
+        """What the gradient checker says of node i: its answers side by side if it fails its
+        check, where nan or inf was born if it is non-finite."""
+        s, notes = self.session, []
+        if i in self.checks.failing:
+            notes.append(check_section(mismatch_reason(s, i) or self.checks.failing[i].detail))
+        origin = self.checks.origin
+        if origin is not None and (origin.node == i or s.nonfinite(i)):
+            notes.append(origin_note(origin, origin.node == i))
+        return notes
+
+    def _update_notes(self, i: int) -> list:
+        """A param's update, in the update phase: applied, next, or still to come."""
+        training, node = self.training, self.session.graph.nodes[i]
+        if training is None or not training.in_update or node.kind != "param":
+            return []
+        loss = training.trainer.loss_name
+        applied = training.update_of(i)
+        upcoming = training.trainer.upcoming_update()
+        if applied is not None:
+            return update_section(applied, loss, "applied")
+        if upcoming is not None and upcoming.index == i:
+            return update_section(upcoming, loss, "next")
+        return [pending_update(node.name, loss)]
+
+    def _update_checks(self) -> None:
+        """Bring the gradient checker's flags up to the session's position."""
+        s = self.session
+        nonfinite = (s.current is not None and s.nonfinite(s.current)) or any(
+            b.special == "nonfinite" and b.enabled for b in s.breakpoints)
+        known = set(self.checks.failing)
+        if self.checks.update(nonfinite):
+            self._set_flags()
+            for i, c in self.checks.failing.items():
+                if i not in known:
+                    self.log_panel.write(Text(f"✗ {c.name} fails its gradient check: {c.hint}", style="magenta"))
+
+    def _set_flags(self) -> None:
+        """The node list's extra flags: the ones the app was given and the checker's."""
+        found = self.checks.flags()
+        self.nodes.extra_flags = {i: [*self.flags.get(i, ()), *found.get(i, ())]
+                                  for i in set(self.flags) | set(found)}
+        self.nodes.refresh_all()
 
     def _touched(self, before: int, after: int) -> list | None:
         """Nodes whose row may differ between positions `before` and `after` (steps taken):
@@ -155,16 +233,19 @@ class BpDebugApp(App):
                 touched.extend(s.graph.nodes[i].inputs)
         return touched
 
-    def _moved(self, before: int, reason: str = "", detail: str = "", hit: bool = False) -> None:
-        """Bring every panel up to the session's position after a move from `before`, and log
-        the stop with its reason."""
+    def _moved(self, before: int, reason: str = "", detail: str = "", hit: bool = False,
+               everything: bool = False) -> None:
+        """Bring every panel up to the session's position after a move from `before` (steps
+        taken; `everything`: the rows all changed, as when a training step begins), and log the
+        stop with its reason."""
         s = self.session
-        touched = self._touched(before, s.t)
+        touched = None if everything else self._touched(before, s.t)
         if touched is None:
             self.nodes.refresh_all()
         else:
             self.nodes.refresh_nodes(touched)
-        focus = s.current if s.current is not None else 0
+        self._update_checks()
+        focus = self._focus()
         self.nodes.follow(focus)
         self._show(focus)
         alert = self._alert()
@@ -172,22 +253,31 @@ class BpDebugApp(App):
         self.query_one(WatchesPanel).show()
         if hit:
             self._sync_breakpoints()   # hit counts, and temporary ones are gone
-        self.log_panel.stop(s, reason, detail or alert, alert=bool(alert) or hit)
+        training = self.training
+        position, update = None, None
+        if training is not None:
+            position = (training.trainer.t, training.trainer.total)
+            update = training.last_update
+            self.query_one(LossCurve).show()
+        self.log_panel.stop(s, reason, detail or alert, alert=bool(alert) or hit, position=position, update=update)
 
     def _alert(self) -> str:
         s = self.session
         if s.current is not None and s.nonfinite(s.current):
-            return f"non-finite at {s.graph.nodes[s.current].name}"
+            origin = self.checks.origin
+            born = f" (born at {origin.name})" if origin is not None and origin.node != s.current else ""
+            return f"non-finite at {s.graph.nodes[s.current].name}{born}"
         return ""
 
-    def _after_stop(self, before: int, stop) -> None:
+    def _after_stop(self, before: int, stop, everything: bool = False) -> None:
         if stop is not None and stop.reason == "breakpoint":
             b = stop.breakpoint
-            self._moved(before, f"breakpoint {b.id} ({b.describe(self.session.graph)})", stop.detail, hit=True)
+            self._moved(before, f"breakpoint {b.id} ({b.describe(self.session.graph)})", stop.detail, hit=True,
+                        everything=everything)
         elif stop is not None and stop.reason == "end":
-            self._moved(before, "done: every gradient is final")
+            self._moved(before, self._end_of_passes(), everything=everything)
         else:
-            self._moved(before)
+            self._moved(before, self._training_news(), everything=everything)
 
     def _sync_breakpoints(self) -> None:
         marks = breakpoint_marks(self.session)
@@ -199,37 +289,48 @@ class BpDebugApp(App):
 
     # ---- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
+        if action in self.TRAINING_ACTIONS and self.training is None:
+            return False       # hidden: the program has no params to train
         if action in self.LETTER_ACTIONS and (
                 len(self.screen_stack) > 1 or isinstance(self.focused, CommandLine)):
             return None        # shown dimmed in the footer; the key goes to the focused widget
         return True
 
     def _at_end(self) -> bool:
-        if self.session.t >= self.session.total:
+        if self.training is None and self.session.t >= self.session.total:
             self.log_panel.write("both passes are done: r steps back, :restart starts again")
             return True
         return False
 
-    def action_step(self) -> None:
+    def action_step(self, count: int = 1) -> None:
         if self.running or self._at_end():
             return
+        if self.training is not None:
+            self._training_move(lambda: self.training.step(count))
+            return
         before = self.session.t
-        self._after_stop(before, self.session.run(limit=1))
+        self._after_stop(before, self.session.run(limit=count))
 
     def action_next(self) -> None:
         if self.running or self._at_end():
             return
+        if self.training is not None:
+            self._training_move(self.training.next)
+            return
         before = self.session.t
         self._after_stop(before, self.session.next())
 
-    def action_back(self) -> None:
+    def action_back(self, count: int = 1) -> None:
         if self.running:
+            return
+        if self.training is not None:
+            self._training_back(count)
             return
         if self.session.t == 0:
             self.log_panel.write("at the start: nothing to take back")
             return
         before = self.session.t
-        self.session.back(1)
+        self.session.back(count)
         self._moved(before, "stepped back")
 
     def action_continue(self) -> None:
@@ -238,8 +339,13 @@ class BpDebugApp(App):
             return
         if self._at_end():
             return
-        self.running = Running(self.session.t)
-        self.query_one(Banner).update_state(running=True)
+        everything = False
+        if self.training is not None and self.training.in_update:
+            if self._continue_updates():
+                return
+            everything = True           # a new training step began: every row changes
+        self.running = Running(self.session.t, everything=everything)
+        self.query_one(Banner).update_state(running="running")
         self._run_slice()
 
     def _run_slice(self) -> None:
@@ -258,13 +364,13 @@ class BpDebugApp(App):
             return
         self.running = None
         self.query_one(Banner).update_state()
-        self._after_stop(run.start, stop)
+        self._after_stop(run.start, stop, everything=run.everything)
 
     def _interrupt(self) -> None:
         run, self.running = self.running, None
         if run.timer is not None:
             run.timer.stop()
-        self._moved(run.start, "interrupted")
+        self._moved(run.start, self._trained(run) if run.asked else "interrupted", everything=run.everything)
 
     def action_toggle_breakpoint(self) -> None:
         s = self.session
@@ -284,7 +390,7 @@ class BpDebugApp(App):
         self.screen.set_focus(self.command_line)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(training=self.training is not None))
 
     def action_escape(self) -> None:
         if len(self.screen_stack) > 1:
@@ -307,20 +413,26 @@ class BpDebugApp(App):
         line = message.line
         if not line:
             return
-        word = line.split()[0]
-        if ALIASES.get(word, word) == "continue" and not line[len(word):].strip():
+        word, _, arg = line.partition(" ")
+        name, arg = ALIASES.get(word, word), arg.strip()
+        if name == "continue" and not arg:
             self.log_panel.command(line, "", False)
             self.action_continue()     # in slices, like the key
+            return
+        if self.training is not None and self._training_command(line, name, arg):
             return
         s = self.session
         before = s.t
         result = execute(s, line)
         self.log_panel.command(line, result.text, result.error)
+        if name == "check" or any(b.special == "mismatch" for b in s.breakpoints):
+            self.checks.on = True       # asked for: check nodes from now on, whatever they cost
         self.nodes.refresh_all()        # a command may change anything (set, restart, break ...)
         self._sync_breakpoints()
+        self._update_checks()
         self.query_one(WatchesPanel).show()
-        if s.t != before or ALIASES.get(word, word) in ("set", "restart"):
-            focus = s.current if s.current is not None else 0
+        if s.t != before or name in ("set", "restart"):
+            focus = self._focus()
             self.nodes.follow(focus)
             self._show(focus)
         else:

@@ -2,9 +2,9 @@
 
 The status says how far the node has got: pending, value computed (forward done), gradient
 final (backward done), or current. Flags are extra alerts drawn before it. To add a flag (the
-gradient checker's "check failed", issue 5) add an entry to FLAGS and pass the flagged nodes in
-`extra`; to add a status (a training update phase, issue 6) add an entry to STATUSES and a rule
-to `node_status`.
+gradient checker's "check failed") add an entry to FLAGS and pass the flagged nodes in
+`extra`; to add a status add an entry to STATUSES and a rule to `node_status`. Training adds a
+status for a param the update phase has stepped.
 """
 from __future__ import annotations
 
@@ -23,17 +23,26 @@ STATUSES = {
     "value": Mark("→", "green", "forward done: value computed"),
     "grad": Mark("←", "yellow", "backward done: gradient final"),
     "current": Mark("▶", "bold", "current: the step just taken (its row is highlighted)"),
+    "updated": Mark("↓", "bold magenta", "param updated: P = P - lr * dL/dP (training)"),
 }
 
 FLAGS = {
     "breakpoint": Mark("●", "bold red", "breakpoint on this node"),
     "disabled": Mark("○", "red", "disabled breakpoint"),
     "nonfinite": Mark("!", "bold white on red", "non-finite value or gradient (nan/inf)"),
+    "check": Mark("✗", "bold magenta", "its backward rule fails the gradient check (see the inspector)"),
+    "origin": Mark("✱", "bold white on red", "nan or inf is born here: it read only finite numbers"),
 }
 
 
-def node_status(session, i: int) -> str:
-    """The status name of node i at the session's position (O(1): reads t only)."""
+def node_status(session, i: int, training=None) -> str:
+    """The status name of node i at the session's position (O(1): reads t only). `training`
+    (a tui.training.Training, or None): once the update phase has applied an update, the
+    params it updated are "updated", the last one "current", every other node "grad"."""
+    if training is not None and training.last_update is not None:
+        if i == training.last_update.index:
+            return "current"
+        return "updated" if training.update_of(i) is not None else "grad"
     t, n = session.t, session.n
     if i == session.current:
         return "current"
@@ -46,13 +55,15 @@ def node_status(session, i: int) -> str:
 
 def node_flags(session, i: int, breakpoints: dict, extra: dict) -> list[str]:
     """Flag names for node i: `breakpoints` maps node -> "breakpoint"/"disabled", `extra` maps
-    node -> a list of further flag names (from other tools)."""
+    node -> a list of further flag names (from other tools). Where nan or inf is born, "origin"
+    says more than "nonfinite" and takes its place."""
     flags = []
     if i in breakpoints:
         flags.append(breakpoints[i])
-    if session.nonfinite(i):
+    more = extra.get(i, ())
+    flags.extend(more)
+    if "origin" not in more and session.nonfinite(i):
         flags.append("nonfinite")
-    flags.extend(extra.get(i, ()))
     return flags
 
 

@@ -22,8 +22,9 @@ class Completer:
     """Completions for a partly typed line; node names are looked up by bisecting a sorted
     list, so a graph of 100,000 names costs a few comparisons."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session, commands=()) -> None:
         self.names = sorted(session.graph.names)
+        self.commands = [*HELP, *commands]     # the shared language and the app's own
 
     def _names(self, prefix: str) -> list:
         lo = bisect_left(self.names, prefix)
@@ -36,7 +37,7 @@ class Completer:
         head = line[: len(line) - len(token)]
         words = line.split()
         if not head.strip():
-            pool = [c for c in HELP if c.startswith(token)]
+            pool = [c for c in self.commands if c.startswith(token)]
         elif head.endswith("("):                       # value(NODE), grad(NODE)
             pool = [name + ")" for name in self._names(token)]
         else:
@@ -87,10 +88,10 @@ class CommandLine(Input):
         Binding("tab", "complete", "complete", show=False, priority=True),
     ]
 
-    def __init__(self, session, **kwargs) -> None:
-        self.completer = Completer(session)
+    def __init__(self, session, commands=(), **kwargs) -> None:
+        self.completer = Completer(session, commands)
         super().__init__(placeholder="press : to type a command (help, break backward q, watch grad(x), p x)",
-                         suggester=CommandSuggester(self.completer), **kwargs)
+                         suggester=CommandSuggester(self.completer), select_on_focus=False, **kwargs)
         self.cursor_blink = False
         self.history: list[str] = []
         self._position = 0

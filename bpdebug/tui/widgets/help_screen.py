@@ -23,6 +23,15 @@ KEYS = [
     ("?", "this help"),
     ("q", "quit"),
 ]
+TRAINING_KEYS = [
+    ("s", "after the backward pass: one param update (P = P - lr * dL/dP), then the next training step"),
+    ("c", "continue to a breakpoint, the end of the passes, or the end of the updates"),
+    ("t", "one training step: the rest of this one (passes and updates), or the next whole one"),
+    ("T", "several training steps: type how many after `train ` (Esc or c stops them)"),
+    ("r", "step back within this training step; an update taken back restores the param"),
+]
+
+TRAIN_HELP = "train [N]         run N training steps (default 1); Esc or c stops them"
 
 
 def _table(rows) -> Table:
@@ -34,14 +43,20 @@ def _table(rows) -> Table:
     return table
 
 
-def help_text() -> Group:
+def help_text(training: bool = False) -> Group:
     keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in KEYS)
+    training_keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in TRAINING_KEYS)
     marks = _table((Text(f"  {m.glyph}", style=m.style), m.meaning)
                    for m in (*STATUSES.values(), *FLAGS.values()))
+    lines = [*HELP.values(), *([TRAIN_HELP] if training else [])]
     commands = _table((Text(f"  {line.split()[0]}", style="bold"), line.split(" ", 1)[1].strip())
-                      for line in HELP.values())
+                      for line in lines)
     return Group(
         Text("Keys", style="bold underline"), keys, Text(""),
+        *([Text("Training (the program has params)", style="bold underline"), training_keys,
+           Text("  The top line shows #k, the training step, and UPDATE while the params are updated; "
+                "the loss panel draws the loss after each training step."), Text("")]
+          if training else []),
         Text("Marks in the node list", style="bold underline"), marks, Text(""),
         Text("The neighbourhood", style="bold underline"),
         Text("  forward edges ──▶ carry values (green), backward edges ◀── carry gradients "
@@ -57,7 +72,11 @@ class HelpScreen(ModalScreen):
                                   background: $surface; padding: 0 1; }
     """
 
+    def __init__(self, training: bool = False) -> None:
+        super().__init__()
+        self.training = training
+
     def compose(self):
         with VerticalScroll() as scroll:
             scroll.border_title = "bpdebug help (Esc to close)"
-            yield Static(help_text(), markup=False)
+            yield Static(help_text(self.training), markup=False)

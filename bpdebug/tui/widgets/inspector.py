@@ -21,6 +21,7 @@ from ...render import is_finite, short_value, tensor_table
 from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done
 
 RECEIVED_SHOWN = 6
+UPDATE_STYLE, CHECK_STYLE = "magenta", "magenta"
 
 
 def _value(x, style: str = ""):
@@ -84,12 +85,14 @@ def _heading(text: str, style: str) -> Text:
     return Text(text, style=f"bold {style}")
 
 
-def inspect(session, i: int, source_lines: list[str]) -> list:
+def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list:
     """The renderables for node i; `source_lines` is the program split into lines (once: a
-    step must not cost a pass over a 10,000-line program)."""
+    step must not cost a pass over a 10,000-line program). Other tools add `notes` (the
+    gradient check) right under the node's line, and `lead` (a training update, the step just
+    taken) above it: where they are seen in a short panel."""
     graph = session.graph
     node = graph.nodes[i]
-    parts: list = []
+    parts: list = list(lead)
     head = Text(graph.formula(node), style="bold")
     head.append(f"   {graph.op_label(node)}", style="cyan")
     if node.shape != ():
@@ -98,6 +101,7 @@ def inspect(session, i: int, source_lines: list[str]) -> list:
     where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
+    parts.extend(notes)
     parts.extend(_forward(session, i))
     parts.extend(_backward(session, i))
     if session.nonfinite(i):
@@ -232,6 +236,49 @@ def _term(session, term, upstream):
     return Group(*rows)
 
 
+def update_section(u, loss: str, state: str) -> list:
+    """A param's update, `state` being "applied" or "next" (to be applied by the next step):
+    P = P - lr * dL/dP, with the old value, the gradient, the learning rate and the new value."""
+    heading = _heading("update", UPDATE_STYLE)
+    heading.append(f"  {u.param} = {u.param} - lr * d{loss}/d{u.param}", style="bold")
+    if state == "next":
+        heading.append("   next: s applies it", style="dim")
+    if np.ndim(u.old) == 0:
+        line = Text(f"  {u.param} = ")
+        line.append_text(_value(u.old))
+        line.append(f" - {format_number(u.lr)} × ")
+        line.append_text(_value(u.grad, BACKWARD_STYLE))
+        line.append(" = ")
+        line.append_text(_value(u.new, f"bold {UPDATE_STYLE}"))
+        return [heading, line]
+    grid = _grid()
+    grid.add_row(f"  old {u.param} =", _value(u.old))
+    grid.add_row(f"  d{loss}/d{u.param} =", _value(u.grad))
+    grid.add_row("  lr =", Text(format_number(u.lr)))
+    grid.add_row(Text(f"  new {u.param} =", style="bold"), _value(u.new))
+    return [heading, grid]
+
+
+def pending_update(param: str, loss: str) -> Text:
+    text = _heading("update", UPDATE_STYLE)
+    text.append(f"  {param} = {param} - lr * d{loss}/d{param}", style="bold")
+    text.append("   after the updates before it", style="dim")
+    return text
+
+
+def check_section(text: str) -> Text:
+    """A node failing its gradient check: the verdict and the answers side by side."""
+    out = _heading("✗ ", CHECK_STYLE)
+    out.append(text, style=CHECK_STYLE)
+    return out
+
+
+def origin_note(origin, here: bool) -> Text:
+    if here:
+        return Text(f"nan or inf is born here: {origin.describe()}", style=BAD_STYLE)
+    return Text(f"nan or inf was born at {origin.name}, in the {origin.pass_} pass (flagged ✱)", style="red")
+
+
 class Inspector(VerticalScroll):
     """A scrolling panel showing `inspect()` of one node."""
 
@@ -245,9 +292,9 @@ class Inspector(VerticalScroll):
     def compose(self):
         yield self._body
 
-    def show(self, i: int | None) -> None:
+    def show(self, i: int | None, notes=(), lead=()) -> None:
         self.node = i
         if i is None:
             self._body.update(Text("nothing stepped yet: press s to take the first step", style="dim"))
         else:
-            self._body.update(Group(*inspect(self.session, i, self._source_lines)))
+            self._body.update(Group(*inspect(self.session, i, self._source_lines, notes, lead)))

@@ -60,6 +60,7 @@ class NodeList(ScrollView, can_focus=True):
         self.cursor = 0
         self.breakpoints: dict = {}    # node -> "breakpoint" / "disabled"
         self.extra_flags: dict = {}    # node -> [flag names], for other tools
+        self.training = None           # a tui.training.Training when the program trains
         graph = session.graph
         self._labels = [graph.op_label(node) for node in graph.nodes]
         self._name_width = max([4] + [len(node.name) for node in graph.nodes])
@@ -114,7 +115,7 @@ class NodeList(ScrollView, can_focus=True):
         session = self.session
         node = session.graph.nodes[i]
         name_w, op_w, shape_w, value_w, grad_w = self._columns(width)
-        status = node_status(session, i)
+        status = node_status(session, i, self.training)
         if status == "current":
             base = base + self.get_component_rich_style("node-list--current")
         elif i == self.cursor:
@@ -133,7 +134,10 @@ class NodeList(ScrollView, can_focus=True):
             segments.append(Segment(" " + _fit(shape, shape_w),
                                     base + self.get_component_rich_style("node-list--op", partial=True)))
         value, grad = session.values[i], session.grads[i]
-        final = status == "grad" or (status == "current" and session.pass_at(session.t - 1) == "backward")
+        update = self.training.update_of(i) if self.training is not None else None
+        if update is not None:
+            value = update.new          # the param's value for the next training step
+        final = status in ("grad", "updated") or (status == "current" and session.pass_at(session.t - 1) == "backward")
         grad_style = self.get_component_rich_style("node-list--grad" if final else "node-list--partial", partial=True)
         segments += _cell(short_value(value, value_w), value_w, base, _number_style(value, ""))
         segments += _cell(short_value(grad, grad_w) if node.needs_grad else "", grad_w, base,

@@ -12,11 +12,18 @@ class StopLog(RichLog):
     def __init__(self, **kwargs) -> None:
         super().__init__(max_lines=2000, wrap=True, min_width=20, markup=False, highlight=False, **kwargs)
 
-    def stop(self, session, reason: str = "", detail: str = "", alert: bool = False) -> None:
-        """One line for a stop: the step, the node, its value or gradient, and why it stopped."""
-        line = Text(f"[{session.t}/{session.total}] ", style="dim")
+    def stop(self, session, reason: str = "", detail: str = "", alert: bool = False,
+             position: tuple | None = None, update=None) -> None:
+        """One line for a stop: the step, the node, its value or gradient, and why it stopped.
+        Training gives its own `position` (steps, total) and, in the update phase, the `update`
+        just applied."""
+        t, total = position or (session.t, session.total)
+        line = Text(f"[{t}/{total}] ", style="dim")
         ev = session.event()
-        if ev is None:
+        if update is not None:
+            line.append(f"{'update':<8} ", style="magenta")
+            line.append(f"{update.formula} = {short_value(update.new, 24)}")
+        elif ev is None:
             line.append("at the start")
         else:
             line.append(f"{ev.pass_:<8} ", style="green" if ev.pass_ == "forward" else "yellow")
