@@ -228,10 +228,15 @@ def test_nonfinite_values_are_red_flagged_with_the_reason():
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(*"sss")
             assert math.isnan(s.values[2])
-            assert row_text(app, "y").startswith("!") and cells(app, "y")[0] == "nan"
+            # y = log(x) is where nan is born: ✱ there, instead of the plain ! of a nan passed on
+            assert row_text(app, "y").startswith("✱") and cells(app, "y")[0] == "nan"
             text = screen_text(app)
             assert "non-finite at y" in text
+            assert "nan or inf is born here: forward step of y = log(x) made y" in text
             assert "non-finite value or gradient here" in text
+            await pilot.press("s")
+            assert row_text(app, "f").startswith("!") and row_text(app, "y").startswith("✱")
+            assert "non-finite at f (born at y)" in screen_text(app)
     run(go())
 
 
@@ -246,7 +251,7 @@ def test_names_are_never_markup():
             await pilot.press("end", "b", "s", "s", "s")
             text = screen_text(app)
             assert "inspector: grad[/x] (current)" in text
-            assert "grad[/x] = a*b.1" in text and "1 ● grad[/x]" in text
+            assert "grad[/x] = a*3" in text and "1 ● grad[/x]" in text
     run(go())
 
 

@@ -44,3 +44,14 @@ def test_nonfinite_at_100x30(snap_compare):
 
 def test_help(snap_compare):
     assert snap_compare(BpDebugApp(load(SEED)), press=["question_mark"], terminal_size=(80, 24))
+
+
+def test_xor_update_phase_and_loss_curve_at_80x24(snap_compare):
+    """Three training steps, then the next step's passes and its first update (h.W) at 80x24:
+    the UPDATE banner, the param's row, the update in the inspector, the loss curve, the compact
+    footer with the training keys."""
+    from bpdebug.train import Trainer
+
+    trainer = Trainer(bpdebug.load_file(EXAMPLES / "xor.bp"), 0.5, all_gradients=True)
+    app = BpDebugApp(trainer.session, trainer=trainer)
+    assert snap_compare(app, press=["t", "t", "t", "c", "s"], terminal_size=(80, 24))
