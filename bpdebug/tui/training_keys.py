@@ -106,7 +106,7 @@ class TrainingKeys:
     def _end_of_passes(self) -> str:
         if self.training is None:
             return "done: every gradient is final"
-        return "every gradient is final: s applies the updates one param at a time, c all of them"
+        return "every gradient is final; the updates are next: s one param, c all of them"
 
     def _training_news(self) -> str:
         """At the end of a training step, its loss."""

@@ -201,7 +201,7 @@ def test_continue_stops_after_the_backward_pass_then_after_the_updates():
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("c")
             assert s.t == s.total and trainer.phase == "update"
-            assert "every gradient is final: s applies the updates" in flat(log_text(app))
+            assert "every gradient is final; the updates are next" in flat(log_text(app))
             await pilot.press("c")
             assert trainer.phase == "done" and len(trainer.losses) == 1
             await pilot.press("c")                                           # the next training step
