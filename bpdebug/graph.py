@@ -217,6 +217,7 @@ class _Builder:
             elif isinstance(st, ast.Grad):
                 self.add_grad(st)
         assigned = {st.name for st in statements if isinstance(st, (ast.Assign, ast.Layer))}
+        assigned |= {f"{st.name}.{p}" for st in statements if isinstance(st, ast.Layer) for p in "Wb"}
         for name, value in self.values.items():
             if name not in assigned:  # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
                 self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
@@ -470,11 +471,13 @@ class _Builder:
                 raise self.error("dense() needs the number of units, or W=[[...]]", call.span)
             seed = int(kw["seed"][0].value) if "seed" in kw else len(self.nodes)
             W = np.random.default_rng(seed).standard_normal((fan_in, int(units.value))) / math.sqrt(fan_in)
-        W = np.asarray(W, dtype=float)
+        # A value from outside (`--set h.W=...`, a trace's trained params) replaces the layer's own.
+        W = np.asarray(self.values.get(f"{st.name}.W", W), dtype=float)
         if W.ndim != 2 or W.shape[0] != fan_in:
             raise self.error(f"W must have shape ({fan_in}, units) to multiply '{self.nodes[x].name}' "
                              f"{in_shape}; got {W.shape}", kw["W"][1] if "W" in kw else call.span)
         b = np.asarray(self.constant(kw["b"][0]), dtype=float) if "b" in kw else np.zeros(W.shape[1])
+        b = np.asarray(self.values.get(f"{st.name}.b", b), dtype=float)
         if b.shape != (W.shape[1],):
             raise self.error(f"b must have shape ({W.shape[1]},); got {b.shape}", kw["b"][1])
         act = "identity"

@@ -96,6 +96,14 @@ def test_run_lists_a_big_graph_by_its_ends_and_its_nonfinite_nodes(tmp_path):
     assert "x120 " in full.stdout and "not listed" not in full.stdout
 
 
+def test_set_replaces_a_layers_parameters():
+    done = bp("run", "examples/xor.bp", "--set", "h.W=[[1, 2, 3], [4, 5, 6]]", "--set", "h.b=[1, 2, 3]", "--json")
+    assert done.returncode == 0, done.stderr
+    nodes = {n["name"]: n for n in json.loads(done.stdout)["nodes"]}
+    assert nodes["h.W"]["value"] == [[1, 2, 3], [4, 5, 6]] and nodes["h.b"]["value"] == [1, 2, 3]
+    assert_clean_failure(bp("run", "examples/xor.bp", "--set", "h.W=[1, 2]"), "W must have shape (2, units)")
+
+
 def test_run_with_e_and_set():
     done = bp("run", "--json", "-e", "f = (x + y) * z", "--set", "x=-2", "--set", "y=5", "--set", "z=-4")
     assert done.returncode == 0, done.stderr
