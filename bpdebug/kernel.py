@@ -42,6 +42,7 @@ class Kernel:
         """`wanted[j]`: whether node j's gradient is computed (default: node.needs_grad)."""
         nodes = graph.nodes
         wanted = wanted or [n.needs_grad for n in nodes]
+        self.wanted = wanted
         self.graph = graph
         self.ins = [n.inputs for n in nodes]
         self.consts = [n.value if n.kind != "op" else None for n in nodes]

@@ -248,16 +248,18 @@ class _Layout:
     """What recording needs to know of a graph, as flat arrays: the inputs (node i's are in
     slots first[i]..first[i] + arity[i] - 1), which nodes need a gradient and which write one,
     which slot is the first to write its input, the groups of nodes sharing a table op, whether
-    all nodes are scalars, the steps of the data leaves. Built once per graph: a graph does not
-    change, and a pass over 100,000 nodes' objects costs a good part of a run."""
+    all nodes are scalars, the steps of the data leaves. Built once per kernel (a graph and the
+    nodes it computes gradients for do not change), since a pass over 100,000 nodes' objects
+    costs a good part of a run."""
 
     _made: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
     @classmethod
     def of(cls, graph, kernel) -> "_Layout":
-        if graph not in cls._made:
-            cls._made[graph] = cls(kernel, graph)
-        return cls._made[graph]
+        # Keyed by kernel: a trainer's kernel writes gradients only to the nodes it wants.
+        if kernel not in cls._made:
+            cls._made[kernel] = cls(kernel, graph)
+        return cls._made[kernel]
 
     def __init__(self, kernel, graph):
         nodes = graph.nodes
@@ -265,7 +267,7 @@ class _Layout:
         self.arity = np.fromiter(map(len, kernel.ins), np.int64, n)
         self.first = np.cumsum(self.arity) - self.arity
         self.inputs = np.fromiter(chain.from_iterable(kernel.ins), np.int64, int(self.arity.sum()))
-        self.needs_grad = np.fromiter(map(attrgetter("needs_grad"), nodes), bool, n)
+        self.needs_grad = np.fromiter(kernel.wanted, bool, n)   # the nodes the kernel writes to
         slot_node = np.repeat(np.arange(n), self.arity)
         writes = self.needs_grad[self.inputs]
         self.has_targets = np.bincount(slot_node[writes], minlength=n) > 0

@@ -351,3 +351,20 @@ def test_a_killed_session_leaves_every_step_before_its_last_stop(tmp_path):
     assert replay.recorded == live.t + 2 and not replay.trace.warning
     replay.goto(live.t)
     assert_same_state(live, replay)
+
+
+@pytest.mark.parametrize("all_gradients", [False, True])
+def test_a_training_session_records_and_replays(tmp_path, all_gradients):
+    # A trainer's kernel writes gradients only to the nodes that lead to a param.
+    from bpdebug.train import Trainer
+
+    trainer = Trainer(bpdebug.load_file(EXAMPLES / "xor.bp"), 0.5, all_gradients=all_gradients)
+    path = tmp_path / "xor.bpt"
+    with recording(trainer.session, path, {}):
+        trainer.run(2)
+        trainer.session.run()
+    live, replay = trainer.session, open_trace(path)
+    replay.run()
+    for name in ("h.W", "h.b", "out.W", "C"):
+        np.testing.assert_array_equal(replay.value(name), live.value(name))
+        np.testing.assert_array_equal(replay.grad(name), live.grad(name))
