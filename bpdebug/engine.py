@@ -321,16 +321,10 @@ class Session:
         if self.t >= self.total:
             return None
         i = self.upcoming
-        calls = self.graph.calls
-        span = 1
         if self.pass_ == FORWARD:
-            outer = [c for c in calls if c.start == i]
-            if outer:
-                span = max(c.end for c in outer) - i + 1
+            span = self.graph.call_end.get(i, i) - i + 1
         else:
-            outer = [c for c in calls if c.end == i]
-            if outer:
-                span = i - min(c.start for c in outer) + 1
+            span = i - self.graph.call_start.get(i, i) + 1
         return self.run(limit=span)
 
     def until(self, name: str) -> Stop:

@@ -62,6 +62,12 @@ class Graph:
         self.names: dict[str, int] = names      # every name, aliases (`h1` for `h1.a`) included
         self.output: int = output
         self.calls: list[InlineCall] = calls
+        # For `next`: the outermost call that starts (forward) or ends (backward) at a node.
+        self.call_end: dict[int, int] = {}
+        self.call_start: dict[int, int] = {}
+        for c in calls:
+            self.call_end[c.start] = max(c.end, self.call_end.get(c.start, c.end))
+            self.call_start[c.end] = min(c.start, self.call_start.get(c.end, c.start))
         self.source = source
         self.filename = filename
         self.defs = defs
