@@ -11,7 +11,7 @@ import numpy as np
 
 from .conditions import Expression
 from .engine import BACKWARD, FORWARD, SPECIAL_BREAKS, Session, Stop, StepEvent
-from .graph import format_value
+from .graph import MAX_TENSOR_DEPTH, format_value
 from .lang import BpError, did_you_mean, parse_condition
 from .lang import ast
 
@@ -160,7 +160,6 @@ def command_set(session: Session, arg: str) -> Result:
 def parse_value(text: str):
     """A number or a tensor literal, as typed after `set x =` or `--set x=`."""
     e = parse_condition(text)
-    stack, flat = [e], []
     if isinstance(e, ast.Num):
         return e.value
     if not isinstance(e, ast.Tensor):
@@ -174,15 +173,17 @@ def parse_value(text: str):
 
 def _literal(e):
     out: list = []
-    stack = [(e, out)]
+    stack = [(e, out, 0)]
     while stack:
-        node, into = stack.pop()
+        node, into, depth = stack.pop()
         if isinstance(node, ast.Num):
             into.append(node.value)
         elif isinstance(node, ast.Tensor):
+            if depth >= MAX_TENSOR_DEPTH:
+                raise BpError(f"tensor literal nested deeper than {MAX_TENSOR_DEPTH} levels")
             inner: list = []
             into.append(inner)
-            stack.extend((i, inner) for i in reversed(node.items))
+            stack.extend((i, inner, depth + 1) for i in reversed(node.items))
         else:
             raise BpError("a tensor literal holds numbers only")
     return out[0]

@@ -44,7 +44,7 @@ class BpError(Exception):
         return self
 
     def __str__(self) -> str:
-        where = self.filename or "<input>"
+        where = self.filename or ("<input>" if self.span else "bpdebug")
         if self.span:
             where += f":{self.span.line}:{self.span.column}"
         out = [f"{where}: error: {self.message}"]
