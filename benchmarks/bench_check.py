@@ -8,7 +8,7 @@ of that node alone, plus a few directional whole-graph checks to confirm.
 The full finite-difference gradient has 203,530 elements here; it is timed on a random sample
 of them, in this same run and with the same forward pass, and extrapolated (said so below).
 
-Run: /work/venv/bin/python benchmarks/bench_check.py [--sample N] [--repeat R]
+Run: python benchmarks/bench_check.py [--sample N] [--repeat R]
 """
 from __future__ import annotations
 
