@@ -192,9 +192,8 @@ class Session:
         if node.kind != "op" or self.values[i] is None:
             return [None] * len(node.inputs)
         elementwise = node.op.elementwise or node.op.name == "return" or node.shape == ()
-        if not elementwise or not all(self.graph.nodes[j].shape == node.shape for j in node.inputs):
-            if not (node.shape == () and all(self.graph.nodes[j].shape == () for j in node.inputs)):
-                return [None] * len(node.inputs)
+        if not elementwise or any(self.graph.nodes[j].shape != node.shape for j in node.inputs):
+            return [None] * len(node.inputs)
         ones = seed_gradient(node.shape)
         with np.errstate(all="ignore"):
             return [_plain(c) for c in self.kernel.vjp[i](ones, self.values[i], *(self.values[j] for j in node.inputs))]
