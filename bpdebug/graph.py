@@ -132,9 +132,6 @@ class Graph:
         attrs = "".join(f" {k}={v}" for k, v in node.attrs.items())
         return f"{node.name}{shape} = {op} {args}{attrs}"
 
-    def listing(self) -> str:
-        return "\n".join(self.line(n) for n in self.nodes)
-
 
 def format_value(value, limit: int = 6) -> str:
     if value is None:

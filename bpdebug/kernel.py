@@ -43,7 +43,6 @@ class Kernel:
         nodes = graph.nodes
         wanted = wanted or [n.needs_grad for n in nodes]
         self.wanted = wanted
-        self.graph = graph
         self.ins = [n.inputs for n in nodes]
         self.consts = [n.value if n.kind != "op" else None for n in nodes]
         self.fwd = []
