@@ -17,6 +17,7 @@ from .conditions import Expression
 from .graph import Graph, Node
 from .kernel import Kernel, seed_gradient
 from .lang import BpError
+from .report import finite
 
 FORWARD, BACKWARD, DONE = "forward", "backward", "done"
 
@@ -199,8 +200,7 @@ class Session:
             return [_plain(c) for c in self.kernel.vjp[i](ones, self.values[i], *(self.values[j] for j in node.inputs))]
 
     def nonfinite(self, i: int) -> bool:
-        v, g = self.values[i], self.grads[i]
-        return (v is not None and not np.all(np.isfinite(v))) or (g is not None and not np.all(np.isfinite(g)))
+        return not (finite(self.values[i]) and finite(self.grads[i]))
 
     # ---- moving ---------------------------------------------------------------------------
     def _advance(self, steps: int) -> None:

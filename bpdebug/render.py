@@ -7,12 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .graph import format_number, format_value
+from .report import finite as is_finite
 
 INLINE_ELEMENTS = 6
-
-
-def is_finite(x) -> bool:
-    return x is None or bool(np.all(np.isfinite(x)))
 
 
 def summary(x) -> str:

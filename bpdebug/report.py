@@ -8,6 +8,13 @@ import numpy as np
 from .graph import Graph, format_value
 
 
+def finite(x) -> bool:
+    """No nan or inf in x; None (not computed yet) counts as finite."""
+    if isinstance(x, float):  # the common case of scalar graphs, without numpy's overhead
+        return math.isfinite(x)
+    return x is None or bool(np.all(np.isfinite(x)))
+
+
 def json_value(x):
     """Numbers or nested lists; nan and infinities as the strings "nan", "inf", "-inf"."""
     if x is None:
@@ -42,13 +49,8 @@ def state_dict(graph: Graph, values: list, grads: list) -> dict:
 
 def nonfinite_nodes(graph: Graph, values: list, grads: list) -> list:
     """Names of nodes whose value or gradient holds nan or inf."""
-    bad = []
-    for node in graph.nodes:
-        for x in (values[node.index], grads[node.index]):
-            if x is not None and not np.all(np.isfinite(x)):
-                bad.append(node.name)
-                break
-    return bad
+    return [node.name for node in graph.nodes
+            if not (finite(values[node.index]) and finite(grads[node.index]))]
 
 
 def short(x) -> str:

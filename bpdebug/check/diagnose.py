@@ -10,7 +10,8 @@ from itertools import combinations
 
 import numpy as np
 
-from .numeric import Tolerances, close, finite, numerical_vjp, random_like
+from ..report import finite
+from .numeric import Tolerances, close, numerical_vjp, random_like
 
 DIAG_LIMIT = 256   # inputs up to this size are differentiated element by element to explain
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph import format_value
+from ..report import finite
 from . import kinks
 from .numeric import (ROUNDING, Comparison, Tolerances, close, compare, directional, directions, dot,
-                      finite, numerical_vjp, random_like, shifted)
+                      numerical_vjp, random_like, shifted)
 
 ANSWER_LIMIT = 64  # answers are shown in full, element by element, up to this size
 

@@ -7,7 +7,6 @@ difference quotient: a wrong rule is off by a sizeable fraction, rounding is not
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +32,6 @@ class Tolerances:
                 f"|err| <= atol + rtol*|answer| + rounding, rtol {self.rtol:g}, atol {self.atol:g}; "
                 f"inputs up to {SMALL} elements checked element by element, larger ones along "
                 f"{PROJECTIONS} random projections")
-
-
-def finite(x) -> bool:
-    if isinstance(x, float):  # the common case of scalar graphs, without numpy's overhead
-        return math.isfinite(x)
-    return x is None or bool(np.all(np.isfinite(x)))
 
 
 def dot(a, b) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import format_value
-from .numeric import finite
+from ..report import finite
 
 
 @dataclass

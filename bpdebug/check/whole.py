@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernel import Kernel
+from ..report import finite
 from . import kinks
-from .numeric import ROUNDING, Tolerances, compare, directions, dot, finite
+from .numeric import ROUNDING, Tolerances, compare, directions, dot
 
 WHOLE_SMALL = 16   # leaves up to this size are checked element by element
 MAX_LEAVES = 64    # leaves checked one by one; the others only jointly

@@ -26,7 +26,7 @@ def configure(p) -> None:
 
 def main(args) -> int:
     from ..commands import describe_event, execute
-    from ..report import nonfinite_nodes, state_dict
+    from ..report import finite, nonfinite_nodes, state_dict
     from ..trace import recording
 
     session = load_session(args)
@@ -41,7 +41,6 @@ def main(args) -> int:
         print(json.dumps(state_dict(session.graph, session.values, session.grads)))
         return OK
 
-    import numpy as np
     from rich.console import Console
 
     from ..render import node_table
@@ -59,7 +58,7 @@ def main(args) -> int:
         half = TABLE_ROWS // 2
         # Nodes whose value went non-finite first: a nan gradient spreads to everything upstream.
         bad_rows = sorted((g.names[name] for name in bad),
-                          key=lambda i: (bool(np.all(np.isfinite(session.values[i]))), i))
+                          key=lambda i: (finite(session.values[i]), i))
         marked = set(bad_rows[:half])
         rows = sorted(set(range(half)) | set(range(len(g.nodes) - half, len(g.nodes))) | marked)
     console.print(node_table(session, title=f"{g.filename or 'program'}: {len(g.nodes)} nodes, "
