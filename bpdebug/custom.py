@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lang import ast
-from .kernel import Kernel, unbroadcast
+from .kernel import Kernel, unbroadcast, zero_gradient
 from .ops import Op
 
 
@@ -100,7 +100,7 @@ class CustomOp:
         out = []
         for p, shape in zip(self.params, self.shapes):
             c = grads[body.graph.names[p]]
-            out.append(np.zeros(shape) if c is None and shape else (0.0 if c is None else c))
+            out.append(zero_gradient(shape) if c is None else c)
         return tuple(out)
 
     def vjp(self, g, out, *args) -> tuple:

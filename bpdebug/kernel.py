@@ -37,6 +37,11 @@ def seed_gradient(shape: tuple):
     return 1.0 if shape == () else np.ones(shape)
 
 
+def zero_gradient(shape: tuple):
+    """The gradient of a node the output does not depend on (the kernel leaves it None)."""
+    return 0.0 if shape == () else np.zeros(shape)
+
+
 class Kernel:
     def __init__(self, graph: Graph, wanted: list | None = None):
         """`wanted[j]`: whether node j's gradient is computed (default: node.needs_grad)."""

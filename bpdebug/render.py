@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .graph import format_number, format_value
+from .kernel import zero_gradient
 from .report import finite as is_finite
 
 INLINE_ELEMENTS = 6
@@ -56,7 +57,7 @@ def node_table(session, title: str | None = None, rows=None) -> Table:
         node = g.nodes[index]
         v, grad = session.values[node.index], session.grads[node.index]
         if grad is None and node.needs_grad and session.t >= session.total:
-            grad = np.zeros(node.shape) if node.shape else 0.0
+            grad = zero_gradient(node.shape)
         name = Text(node.name, style="bold" if node.index == g.output else "")
         if not (is_finite(v) and is_finite(grad)):
             name.append(" !", style="bold red")

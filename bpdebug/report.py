@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .graph import Graph, format_value
+from .kernel import zero_gradient
 
 
 def finite(x) -> bool:
@@ -35,7 +36,7 @@ def state_dict(graph: Graph, values: list, grads: list) -> dict:
     for node in graph.nodes:
         g = grads[node.index]
         if g is None and node.needs_grad and values[node.index] is not None:
-            g = np.zeros(node.shape) if node.shape else 0.0
+            g = zero_gradient(node.shape)
         nodes.append({
             "name": node.name,
             "op": graph.op_label(node),

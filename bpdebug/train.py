@@ -22,7 +22,7 @@ import numpy as np
 
 from .data import row_count
 from .engine import DONE, Session, Stop
-from .kernel import Kernel
+from .kernel import Kernel, zero_gradient
 from .lang import BpError
 
 UPDATE = "update"
@@ -142,7 +142,7 @@ class Trainer:
         node = self.session.graph.nodes[i]
         g = self.session.grads[i]
         if g is None:  # the loss does not depend on this param
-            g = np.zeros(node.shape) if node.shape else 0.0
+            g = zero_gradient(node.shape)
         return Update(node.name, i, self.applied, node.value, g, self.lr, node.value - self.lr * g)
 
     def update(self) -> Update | None:

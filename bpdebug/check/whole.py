@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernel import Kernel
+from ..kernel import Kernel, zero_gradient
 from ..report import finite
 from . import kinks
 from .numeric import ROUNDING, Tolerances, compare, directions, dot
@@ -90,7 +90,7 @@ def _check(graph, forward, values: list, grads: list, moved: list, rng, tol: Tol
 
 def _grad(grads: list, values: list, j: int):
     g = grads[j]
-    return (np.zeros(np.shape(values[j])) if np.ndim(values[j]) else 0.0) if g is None else g
+    return zero_gradient(np.shape(values[j])) if g is None else g
 
 
 def check_leaves(graph, values: list, grads: list, tol: Tolerances, rng, first: list = ()) -> list[LeafCheck]:
