@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph import format_value
+from ..kernel import seed_gradient
 from ..report import finite
 from . import kinks
 from .numeric import (ROUNDING, Comparison, Tolerances, close, compare, directional, directions, dot,
@@ -227,6 +228,15 @@ def answers(graph, kernel, values: list, i: int, g, tol: Tolerances) -> list[Ans
         result.append(Answer(label, kind, given[k], a, num,
                              _disagreement(kind, given[k], a, num, tol, floor)))
     return result
+
+
+def pass_answers(graph, kernel, values: list, grads: list, i: int, tol: Tolerances) -> list[Answer]:
+    """The answers for the upstream gradient the backward pass has for node i: ones where it
+    is zero or not there yet, so that every answer is not trivially zero."""
+    g = grads[i]
+    if g is None or not np.any(g):
+        g = seed_gradient(graph.nodes[i].shape)
+    return answers(graph, kernel, values, i, g, tol)
 
 
 def _disagreement(kind: str, given, auto, num, tol: Tolerances, floor: float) -> str:
