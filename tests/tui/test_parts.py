@@ -121,3 +121,13 @@ def test_short_values_and_tensor_tables():
     out = cap.get()
     assert "shape (20, 20)" in out and "⋯" in out and "min -200" in out and "max 199" in out
     assert len(out.splitlines()) == 1 + 8 + 1       # shape, 8 rows (one of them ⋯), summary
+
+
+def test_help_shows_the_commands_brackets_as_typed():
+    from bpdebug.tui.widgets.help_screen import help_text
+
+    console = Console(width=160)
+    with console.capture() as cap:
+        console.print(help_text())
+    out = cap.get()
+    assert "[forward|backward] [NODE] [if COND]" in out and "[all]" in out

@@ -39,7 +39,7 @@ def _table(rows) -> Table:
     table.add_column(no_wrap=True)
     table.add_column()
     for key, meaning in rows:
-        table.add_row(key, meaning)
+        table.add_row(key, Text(meaning))     # a str cell is markup: `[all]` would vanish
     return table
 
 
