@@ -62,7 +62,7 @@ def check_session(session, tol: Tolerances = Tolerances(), seed: int = 0) -> Rep
     first_bad = next((c for c in nodes if c.ok is False), None)
     affects = affected_leaves(graph, first_bad) if first_bad else []
     report = Report(tol, nodes, first_bad, affects, first_origin(graph, kernel, values, grads, session.total),
-                    check_leaves(graph, values, grads, tol, rng, first=affects))
+                    check_leaves(graph, kernel, values, grads, tol, rng, first=affects))
     for c in nodes:
         custom = graph.nodes[c.index].op.custom
         # at a kink the differences straddle it: no answers to set side by side

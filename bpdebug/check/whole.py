@@ -33,23 +33,26 @@ class LeafCheck:
 
 
 class _Forward:
-    """Every node's value with some leaves moved; nodes before the first of them keep theirs."""
+    """Every node's value with some leaves moved; nodes before the first of them keep theirs.
+    Runs the session's kernel, its leaf values swapped for the moved ones and then put back."""
 
-    def __init__(self, graph, values: list):
-        self.kernel = Kernel(graph)
+    def __init__(self, kernel: Kernel, values: list):
+        self.kernel = kernel
         self.values = values
-        self.n = len(graph.nodes)
+        self.n = len(values)
 
     def __call__(self, leaves: dict) -> list:
         consts = self.kernel.consts
         saved = {j: consts[j] for j in leaves}
-        for j, v in leaves.items():
-            consts[j] = v
         vals = list(self.values)
-        with np.errstate(all="ignore"):
-            self.kernel.forward(vals, min(leaves), self.n)
-        for j, v in saved.items():
-            consts[j] = v
+        try:
+            for j, v in leaves.items():
+                consts[j] = v
+            with np.errstate(all="ignore"):
+                self.kernel.forward(vals, min(leaves), self.n)
+        finally:
+            for j, v in saved.items():
+                consts[j] = v
         return vals
 
 
@@ -93,13 +96,14 @@ def _grad(grads: list, values: list, j: int):
     return zero_gradient(np.shape(values[j])) if g is None else g
 
 
-def check_leaves(graph, values: list, grads: list, tol: Tolerances, rng, first: list = ()) -> list[LeafCheck]:
+def check_leaves(graph, kernel: Kernel, values: list, grads: list, tol: Tolerances, rng,
+                 first: list = ()) -> list[LeafCheck]:
     """One LeafCheck per leaf that needs a gradient (those in `first` first), and a joint one
     when there are more than MAX_LEAVES."""
     leaves = [n.index for n in graph.nodes if n.is_leaf and n.needs_grad]
     order = [graph.index(name) for name in first] + [j for j in leaves if graph.nodes[j].name not in first]
     f0 = float(np.sum(values[graph.output]))
-    forward = _Forward(graph, values)
+    forward = _Forward(kernel, values)
     results = []
     for j in order[:MAX_LEAVES]:
         per_element = np.size(values[j]) <= WHOLE_SMALL
