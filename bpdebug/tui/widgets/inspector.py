@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from ...graph import format_number, format_value
 from ...render import is_finite, short_value, tensor_table
-from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done
+from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done, sent_to
 
 RECEIVED_SHOWN = 6
 UPDATE_STYLE, CHECK_STYLE = "magenta", "magenta"
@@ -48,13 +48,11 @@ def received(session, j: int, limit: int = RECEIVED_SHOWN) -> tuple[list, int]:
         return [], 0
     consumers = session.graph.consumers[j]
     done = consumers[bisect_left(consumers, session.total - session.t):]
-    name = session.graph.nodes[j].name
     out = []
     for c in reversed(done[-limit:]):
-        ev = session.event(session.total - 1 - c)
-        parts = [t.contribution for t in ev.terms if t.input == name and t.contribution is not None]
-        if parts:
-            out.append((ev.node.name, sum(parts[1:], parts[0])))
+        share = sent_to(session, c, j)
+        if share is not None:
+            out.append((session.graph.nodes[c].name, share))
     return out, max(0, len(done) - limit)
 
 

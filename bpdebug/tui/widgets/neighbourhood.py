@@ -44,28 +44,33 @@ def backward_done(session, i: int) -> bool:
     return session.t > session.n and i >= session.total - session.t
 
 
+def sent_to(session, c: int, i: int):
+    """What the backward step of consumer c sends to its input i (summed where i is more than
+    one of its inputs, as in x*x); PENDING if nothing (i has no gradient)."""
+    if not session.graph.nodes[i].needs_grad:
+        return PENDING
+    sent = session.contributions(c)
+    parts = [x for j, x in zip(session.graph.nodes[c].inputs, sent) if j == i and x is not None]
+    return sum(parts[1:], parts[0]) if parts else PENDING
+
+
 def circuit(session, i: int, limit: int = 6) -> Circuit:
     """What to draw around node i: at most `limit` wires a side (the rest are counted)."""
     graph = session.graph
     node = graph.nodes[i]
     value, grad = session.values[i], session.grads[i]
-    terms = []
-    if backward_done(session, i):
-        ev = session.event(session.total - 1 - i)
-        terms = ev.terms if ev is not None else []
+    sent = session.contributions(i) if backward_done(session, i) else ()
     inputs = []
     for k, j in enumerate(node.inputs[:limit]):
         wire = Wire(graph.nodes[j].name, session.values[j])
-        if k < len(terms):
-            wire.grad = terms[k].contribution
+        if sent and graph.nodes[j].needs_grad:
+            wire.grad = sent[k]
         inputs.append(wire)
     consumers = []
     for c in graph.consumers[i][:limit]:
         wire = Wire(graph.nodes[c].name, value)
         if backward_done(session, c):
-            ev = session.event(session.total - 1 - c)
-            parts = [t.contribution for t in ev.terms if t.input == node.name and t.contribution is not None]
-            wire.grad = sum(parts[1:], parts[0]) if parts else PENDING
+            wire.grad = sent_to(session, c, i)
         consumers.append(wire)
     if i == graph.output:
         consumers.append(Wire("(output)", value, grad))   # the seed gradient dL/dL = 1
