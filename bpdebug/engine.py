@@ -77,7 +77,8 @@ class Breakpoint:
 
 
 # Named breakpoint checks: name -> test(session, step) -> reason or "". Other modules (the
-# gradient checker) register theirs here, so the engine stays unaware of them.
+# gradient checker) register theirs here, so the engine knows them only by name; Session
+# imports bpdebug.check so that they are registered before any command names them.
 SPECIAL_BREAKS: dict[str, Callable] = {}
 
 

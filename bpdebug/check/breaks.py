@@ -11,9 +11,10 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from ..engine import BACKWARD, SPECIAL_BREAKS
+from ..lang import BpError
 from .nodes import NodeCheck, check_node, describe_answers, pass_answers
 from .numeric import Tolerances
-from .origin import at_step
+from .origin import at_step, nonfinite_origin
 
 _CHECKS: WeakKeyDictionary = WeakKeyDictionary()
 
@@ -78,9 +79,6 @@ SPECIAL_BREAKS["mismatch"] = _mismatch
 def check_text(session, name: str | None = None) -> str:
     """The `check [NODE]` command: NODE's verdict (with its answers if it fails), or every
     computed node that fails and where nan or inf is born so far."""
-    from ..lang import BpError
-    from .origin import nonfinite_origin
-
     g = session.graph
     if name:
         i = g.index(name)
