@@ -81,12 +81,16 @@ class Trainer:
         self._data_nodes = [session.graph.node(name) for name in self.data] if self.batch else []
         if not all_gradients:
             _only_param_gradients(session)
-        self.losses: list[float] = []
-        self.steps_done = 0
+        self.losses: list[float] = []        # one per finished training step
         self.updates: list[Update] = []       # the updates applied in the current step
         self.begin_step()
 
     # ---- position -------------------------------------------------------------------------
+    @property
+    def steps_done(self) -> int:
+        """Training steps finished: each one recorded its loss."""
+        return len(self.losses)
+
     @property
     def applied(self) -> int:
         return len(self.updates)
@@ -154,7 +158,6 @@ class Trainer:
         self.updates.append(u)
         if self.applied == len(self.params):
             self.losses.append(self.loss())
-            self.steps_done += 1
         return u
 
     def _set_param(self, i: int, value) -> None:
@@ -176,7 +179,6 @@ class Trainer:
             if self.updates:
                 if self.applied == len(self.params):
                     self.losses.pop()
-                    self.steps_done -= 1
                 u = self.updates.pop()
                 self._set_param(u.index, u.old)
             elif self.session.t:
