@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ...check import kinks
 from ...graph import format_number, format_value
 from ...render import is_finite, short_value, tensor_table
 from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done, sent_to
@@ -158,14 +159,10 @@ def _forward(session, i: int) -> list:
 def _kink(session, i: int) -> str:
     """The op's convention, when an input sits where its derivative is not defined."""
     node = session.graph.nodes[i]
-    if node.kind != "op" or node.op.kink is None or session.values[i] is None:
+    if node.kind != "op" or session.values[i] is None:
         return ""
-    try:
-        with np.errstate(all="ignore"):
-            at_kink = bool(np.any(node.op.kink(*(session.values[j] for j in node.inputs))))
-    except (TypeError, ValueError):
-        return ""
-    return f"at a kink: {node.op.kink_rule}" if at_kink else ""
+    at_kink, rule = kinks.exact(node, [session.values[j] for j in node.inputs])
+    return f"at a kink: {rule}" if at_kink is not None else ""
 
 
 def _backward(session, i: int) -> list:
