@@ -131,3 +131,12 @@ def test_help_shows_the_commands_brackets_as_typed():
         console.print(help_text())
     out = cap.get()
     assert "[forward|backward] [NODE] [if COND]" in out and "[all]" in out
+
+
+def test_inspector_names_a_kink_also_inside_a_def():
+    from bpdebug.tui.widgets.inspector import inspect
+
+    s = load("def r(x) = relu(x)\ngrad r wrt x = 1\nx = 0\ny = relu(x)\nL = r(y)\n")
+    s.run()
+    lines = [str(p) for i in (1, 2) for p in inspect(s, i, []) if "kink" in str(p)]
+    assert lines == ["  at a kink: relu'(0) = 0", "  at a kink: relu'(0) = 0 (inside r)"]
