@@ -388,7 +388,7 @@ class _Builder:
         if isinstance(e, ast.Binary):
             if e.op not in BINARY:
                 raise self.error(f"'{e.op}' belongs in breakpoint conditions, not in programs", e.span)
-            return self.add(name, OPS[BINARY[e.op]], args, span=e.span)
+            return self.add(name, OPS[e.op], args, span=e.span)
         assert isinstance(e, ast.Call)
         if e.func in self.defs:
             return self.call_def(e, args, name)

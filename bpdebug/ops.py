@@ -225,7 +225,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("return", 1, lambda x: x, lambda g, out, x: (g,), "{0}", ("1",)),
 ]}
 
-BINARY = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "pow": "pow", "matmul": "matmul"}
+BINARY = frozenset({"add", "sub", "mul", "div", "pow", "matmul"})  # the ops written as operators
 FUNCTIONS = {name: op for name, op in OPS.items() if name not in ("leaf", "const", "return")}
 
 
