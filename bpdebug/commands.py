@@ -96,7 +96,7 @@ def _after_move(session: Session, stop: Stop | None = None) -> Result:
         out = session.graph.nodes[session.graph.output]
         lines.append(f"done: {out.name} = {format_value(session.values[out.index])}; "
                      "every gradient is final")
-    lines.extend(f"watch {w}: {format_value(v) if not isinstance(v, str) else v}"
+    lines.extend(f"watch {w}: {_watched(v)}"
                  for w, v in session.watch_values())
     return Result("\n".join(lines), stop=stop, event=ev)
 
@@ -189,6 +189,11 @@ def _literal(e):
     return out[0]
 
 
+def _watched(value) -> str:
+    """A watch's value, or the error text watch_values() gave in its place."""
+    return value if isinstance(value, str) else format_value(value)
+
+
 # ---- breakpoints and watches ------------------------------------------------------------------
 
 def _parse_break(session: Session, arg: str) -> dict:
@@ -256,7 +261,7 @@ def command_watch(session: Session, arg: str) -> Result:
         return command_info(session, "watches")
     w = session.add_watch(arg)
     value = dict(session.watch_values()).get(w.text)
-    return Result(f"watch {len(session.watches)}: {w.text} = {format_value(value) if not isinstance(value, str) else value}")
+    return Result(f"watch {len(session.watches)}: {w.text} = {_watched(value)}")
 
 
 def command_unwatch(session: Session, arg: str) -> Result:
@@ -278,7 +283,7 @@ def command_info(session: Session, arg: str) -> Result:
     if "watches".startswith(what) and what:
         if not session.watches:
             return Result("no watches")
-        return Result("\n".join(f"{k}: {w} = {format_value(v) if not isinstance(v, str) else v}"
+        return Result("\n".join(f"{k}: {w} = {_watched(v)}"
                                 for k, (w, v) in enumerate(session.watch_values(), 1)))
     raise BpError("usage: info breakpoints | info watches")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from . import BAD_INPUT, OK, add_program_arguments, load_session, set_values
 
@@ -33,7 +34,7 @@ def main(args) -> int:
     for spec in args.breaks:
         result = execute(session, f"break {spec}")
         if result.error:
-            print(f"bpdebug: error: --break {spec}: {result.text}", file=__import__("sys").stderr)
+            print(f"bpdebug: error: --break {spec}: {result.text}", file=sys.stderr)
             return BAD_INPUT
     with recording(session, args.trace, set_values(args)):
         stop = session.run()
