@@ -287,9 +287,6 @@ class Inspector(VerticalScroll):
     def compose(self):
         yield self._body
 
-    def show(self, i: int | None, notes=(), lead=()) -> None:
+    def show(self, i: int, notes=(), lead=()) -> None:
         self.node = i
-        if i is None:
-            self._body.update(Text("nothing stepped yet: press s to take the first step", style="dim"))
-        else:
-            self._body.update(Group(*inspect(self.session, i, self._source_lines, notes, lead)))
+        self._body.update(Group(*inspect(self.session, i, self._source_lines, notes, lead)))

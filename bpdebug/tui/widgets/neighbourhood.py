@@ -220,12 +220,10 @@ class Neighbourhood(Widget):
     def __init__(self, session, **kwargs) -> None:
         super().__init__(**kwargs)
         self.session = session
-        self.node: int | None = None
         self._circuit: Circuit | None = None
 
-    def show(self, i: int | None) -> None:
-        self.node = i
-        self._circuit = circuit(self.session, i) if i is not None else None
+    def show(self, i: int) -> None:
+        self._circuit = circuit(self.session, i)
         self.refresh()
 
     def render(self) -> Text:
