@@ -43,14 +43,18 @@ def node_status(session, i: int, training=None) -> str:
         if i == training.last_update.index:
             return "current"
         return "updated" if training.update_of(i) is not None else "grad"
-    t, n = session.t, session.n
     if i == session.current:
         return "current"
-    if t > n and i >= session.total - t:
+    if backward_done(session, i):
         return "grad"
-    if i < t:
+    if i < session.t:
         return "value"
     return "pending"
+
+
+def backward_done(session, i: int) -> bool:
+    """Whether node i's backward step has been taken: its gradient is final."""
+    return session.t > session.n and i >= session.total - session.t
 
 
 def node_flags(session, i: int, breakpoints: dict, extra: dict) -> list[str]:

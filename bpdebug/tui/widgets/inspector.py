@@ -19,7 +19,8 @@ from textual.widgets import Static
 from ...check import kinks
 from ...graph import format_number, format_value
 from ...render import is_finite, short_value, tensor_table
-from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, backward_done, sent_to
+from ..status import backward_done
+from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, sent_to
 
 RECEIVED_SHOWN = 6
 UPDATE_STYLE, CHECK_STYLE = "magenta", "magenta"

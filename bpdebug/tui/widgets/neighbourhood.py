@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ...render import is_finite, short_value
+from ..status import backward_done
 
 FORWARD_STYLE, BACKWARD_STYLE, BAD_STYLE = "green", "yellow", "bold white on red"
 PENDING = None
@@ -38,10 +39,6 @@ class Circuit:
     consumers: list              # [Wire]
     more_inputs: int = 0
     more_consumers: int = 0
-
-
-def backward_done(session, i: int) -> bool:
-    return session.t > session.n and i >= session.total - session.t
 
 
 def sent_to(session, c: int, i: int):
