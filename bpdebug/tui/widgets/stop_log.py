@@ -19,19 +19,20 @@ class StopLog(RichLog):
         just applied."""
         t, total = position or (session.t, session.total)
         line = Text(f"[{t}/{total}] ", style="dim")
-        ev = session.event()
+        i = session.current             # read directly: an event would recompute the step's VJPs
         if update is not None:
             line.append(f"{'update':<8} ", style="magenta")
             line.append(f"{update.formula} = {short_value(update.new, 24)}")
-        elif ev is None:
+        elif i is None:
             line.append("at the start")
         else:
-            line.append(f"{ev.pass_:<8} ", style="green" if ev.pass_ == "forward" else "yellow")
-            line.append(ev.formula)
-            if ev.pass_ != "forward":
-                line.append(f"  dL/d{ev.node.name} = {short_value(ev.upstream, 24)}")
-            elif ev.inputs:
-                line.append(f" = {short_value(ev.value, 24)}")
+            node, pass_ = session.graph.nodes[i], session.pass_at(session.t - 1)
+            line.append(f"{pass_:<8} ", style="green" if pass_ == "forward" else "yellow")
+            line.append(session.graph.formula(node))
+            if pass_ != "forward":
+                line.append(f"  dL/d{node.name} = {short_value(session.grads[i], 24)}")
+            elif node.inputs:
+                line.append(f" = {short_value(session.values[i], 24)}")
         if reason:
             line.append(f"  {reason}", style="bold")
         if detail:
