@@ -62,9 +62,8 @@ class NodeList(ScrollView, can_focus=True):
         self.extra_flags: dict = {}    # node -> [flag names], for other tools
         self.training = None           # a tui.training.Training when the program trains
         graph = session.graph
-        self._labels = [graph.op_label(node) for node in graph.nodes]
         self._name_width = max([4] + [len(node.name) for node in graph.nodes])
-        self._op_width = min(10, max((len(label) for label in self._labels), default=2))
+        self._op_width = min(10, max((len(graph.op_label(node)) for node in graph.nodes), default=2))
         shapes = [str(node.shape) for node in graph.nodes if node.shape != ()]
         self._shape_width = min(12, max((len(s) for s in shapes), default=0))
         self._columns_cache: tuple | None = None
@@ -127,7 +126,7 @@ class NodeList(ScrollView, can_focus=True):
         segments.append(Segment(mark.glyph, base + Style.parse(mark.style)))
         segments.append(Segment(" " + _fit(node.name, name_w), base))
         if op_w:
-            segments.append(Segment(" " + _fit(self._labels[i], op_w),
+            segments.append(Segment(" " + _fit(session.graph.op_label(node), op_w),
                                     base + self.get_component_rich_style("node-list--op", partial=True)))
         if shape_w:
             shape = str(node.shape) if node.shape != () else ""
