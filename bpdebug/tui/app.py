@@ -293,7 +293,8 @@ class BpDebugApp(TrainingKeys, App):
             return False       # hidden: the program has no params to train
         if action in self.LETTER_ACTIONS and (
                 len(self.screen_stack) > 1 or isinstance(self.focused, CommandLine)):
-            return None        # shown dimmed in the footer; the key goes to the focused widget
+            return None        # the key goes to the focused widget; the footer dims it under the help
+                               # (and, the command line focused, Textual leaves the letters out of it)
         return True
 
     def _at_end(self) -> bool:
