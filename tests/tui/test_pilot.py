@@ -110,6 +110,19 @@ def test_b_toggles_a_breakpoint_on_the_selected_node_and_continue_stops_there():
     run(go())
 
 
+def test_the_focused_command_line_says_how_to_leave_it():
+    # The footer shows no keys while the command line has the focus.
+    async def go():
+        app = BpDebugApp(load(SEED))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("colon")
+            assert "Esc leaves" in screen_text(app)
+            await pilot.press("escape")
+            text = screen_text(app)
+            assert "Esc leaves" not in text and "press : to type a command" in text
+    run(go())
+
+
 def test_command_line_runs_commands_and_letters_do_not_step_while_typing():
     async def go():
         s = load(SEED)

@@ -88,13 +88,23 @@ class CommandLine(Input):
         Binding("tab", "complete", "complete", show=False, priority=True),
     ]
 
+    IDLE = "press : to type a command (help, break backward q, watch grad(x), p x)"
+    # The footer shows no keys while the line has the focus, so the line says how to leave it.
+    TYPING = "Enter runs · Tab completes · ↑↓ history · Esc leaves"
+
     def __init__(self, session, commands=(), **kwargs) -> None:
         self.completer = Completer(session, commands)
-        super().__init__(placeholder="press : to type a command (help, break backward q, watch grad(x), p x)",
-                         suggester=CommandSuggester(self.completer), select_on_focus=False, **kwargs)
+        super().__init__(placeholder=self.IDLE, suggester=CommandSuggester(self.completer),
+                         select_on_focus=False, **kwargs)
         self.cursor_blink = False
         self.history: list[str] = []
         self._position = 0
+
+    def on_focus(self) -> None:
+        self.placeholder = self.TYPING
+
+    def on_blur(self) -> None:
+        self.placeholder = self.IDLE
 
     def action_history(self, delta: int) -> None:
         if not self.history:
