@@ -259,7 +259,7 @@ class Session:
                     self._advance(target - self.t)
                     continue
             self._advance(1)
-            hit = self._hit(nb.get(self.current, ()) + ab if nb else ab)
+            hit = self._hit(nb.get(self.current, []) + ab if nb else ab)
             if hit is not None:
                 return hit
         return self._stopped("end" if self.t >= self.total else "limit")
