@@ -7,11 +7,14 @@ chosen once here so the loops never test types.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
 from .ops import scalar_forward, scalar_vjp
+
+if TYPE_CHECKING:  # the kernel reads a graph; it never builds one
+    from .graph import Graph
 
 
 def unbroadcast(g, shape: tuple):
