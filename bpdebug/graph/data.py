@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lang import ast, did_you_mean
+from ..lang import ast, did_you_mean
 
 LOADERS = ("csv", "npy")
 
