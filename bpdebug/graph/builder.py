@@ -90,9 +90,15 @@ class _Builder:
                 self.add_grad(st)
         assigned = {st.name for st in statements if isinstance(st, (ast.Assign, ast.Layer))}
         assigned |= {f"{st.name}.{p}" for st in statements if isinstance(st, ast.Layer) for p in "Wb"}
+        used = _names_used(statements)
         for name, value in self.values.items():
-            if name not in assigned:  # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
-                self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
+            if name in assigned:
+                continue
+            if name not in used:  # a typo would otherwise add a leaf nothing reads
+                raise self.error(f"'{name}' is given a value (--set {name}=...), but the program neither "
+                                 "defines nor uses it", None, did_you_mean(name, sorted(assigned | used)))
+            # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
+            self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
         # The output: named by `output NAME`, else declared by the last `loss`, else the last
         # assignment.
         output, output_span = None, None
@@ -314,6 +320,26 @@ class _Builder:
         root = sub.expr(expr, f"{op_name}.out", env)
         return Graph(sub.nodes, sub.names, root, sub.calls, self.program.source,
                      self.program.filename, {})
+
+
+def _names_used(statements) -> set:
+    """Every name read by an assignment or a layer (not by `def` bodies, whose names are
+    their parameters)."""
+    used = set()
+    stack = [st.expr for st in statements if isinstance(st, ast.Assign)]
+    stack += [st.call for st in statements if isinstance(st, ast.Layer)]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ast.Name):
+            used.add(e.name)
+        elif isinstance(e, ast.Call):
+            stack.extend(e.args)
+            stack.extend(value for _key, value, _span in e.kwargs)
+        elif isinstance(e, ast.Tensor):
+            stack.extend(e.items)
+        else:
+            stack.extend(_children(e))
+    return used
 
 
 def _children(e) -> tuple:
