@@ -1,6 +1,7 @@
 """Parsing .bp text (and breakpoint conditions) with the Lark grammar in grammars/."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def _values(items) -> list:
     return [i for i in items if not (isinstance(i, Token) and i.type not in _VALUE_TOKENS)]
 
 
+def _arguments(items) -> tuple[tuple, tuple]:
+    """A call's (positional, keyword) arguments from its children after the name."""
+    args = _values(items)
+    positional = tuple(a for a in args if not (isinstance(a, tuple) and a[:1] == ("kwarg",)))
+    kwargs = tuple(a[1:] for a in args if isinstance(a, tuple) and a[:1] == ("kwarg",))
+    return positional, kwargs
+
+
+
 @v_args(inline=True)
 class _ToAst(Transformer):
     """Builds the AST while the LALR parser reduces (keep_all_tokens gives exact spans)."""
@@ -97,16 +107,31 @@ class _ToAst(Transformer):
     matmul, pow, or_, and_ = _binary("matmul"), _binary("pow"), _binary("or"), _binary("and")
 
     def compare(self, left, op, right):
-        return ast.Binary(str(op), left, right, _over(left, right))
+        return ast.Binary(ast.COMPARISONS[str(op)], left, right, _over(left, right))
 
     def kwarg(self, name, eq, value):
         return ("kwarg", str(name), value, _span(name))
 
     def call(self, func, *rest):
-        args = _values(rest)
-        positional = tuple(a for a in args if not (isinstance(a, tuple) and a[:1] == ("kwarg",)))
-        kwargs = tuple(a[1:] for a in args if isinstance(a, tuple) and a[:1] == ("kwarg",))
+        positional, kwargs = _arguments(rest)
         return ast.Call(str(func), positional, kwargs, _over(func, rest[-1]), _span(func))
+
+    def method(self, receiver, dot, func, *rest):
+        positional, kwargs = _arguments(rest)
+        return ast.Call(str(func), (receiver, *positional), kwargs, _over(receiver, rest[-1]),
+                        _span(func), method=True)
+
+    def index(self, operand, *rest):
+        return ast.Index(operand, tuple(_values(rest)), _over(operand, rest[-1]))
+
+    def slice(self, *items):
+        parts, at = [None, None, None], 0
+        for item in items:
+            if isinstance(item, Token):   # a ':' moves on to the next part
+                at += 1
+            else:
+                parts[at] = item
+        return ast.Slice(*parts, _over(items[0], items[-1]))
 
     def _assign(kind):
         def build(self, *items):
@@ -115,6 +140,12 @@ class _ToAst(Transformer):
         return build
 
     assign, param, loss, data = _assign(""), _assign("param"), _assign("loss"), _assign("data")
+
+    def augassign(self, name, op, expr):
+        # `c += e` is `c = c + (e)`: a new node, and from here on `c` names it
+        target = ast.Name(str(name), _span(name))
+        value = ast.Binary(ast.AUGMENTED[str(op)], target, expr, _over(name, expr))
+        return ast.Assign(str(name), value, "", _over(name, expr), _span(name))
 
     def output(self, keyword, name):
         return ast.Output(str(name), _span(name))
@@ -154,7 +185,10 @@ _TOKEN_WORDS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
     "SEMICOLON": "';'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'",
     "CIRCUMFLEX": "'^'", "AT": "'@'", "COMPARE": "a comparison", "$END": "end of input",
+    "POW": "'**'", "COLON": "':'", "DOT": "'.'", "AUGASSIGN": "'+='",
 }
+_STARTS_AN_ITEM = ("NUMBER", "NAME", "STRING", "LPAR", "LSQB")
+_CLOSING = {"RPAR", "RSQB", "COMMA", "COLON"}   # what only makes sense inside brackets
 
 
 def _describe(tokens) -> str:
@@ -173,7 +207,8 @@ def _describe(tokens) -> str:
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
 
-def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> BpError:
+def _syntax_error(err: UnexpectedInput, text: str, filename: str | None, program: bool = True) -> BpError:
+    hint = None
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         shown = repr(ch) if ch.isprintable() else f"character {ord(ch):#x}"
@@ -183,17 +218,52 @@ def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> BpEr
         tok = err.token
         got = "end of input" if tok.type == "$END" else (
             "end of line" if tok.type == "_NL" else repr(str(tok)))
-        msg = f"unexpected {got}; expected {_describe(err.expected)}"
+        in_brackets = _in_brackets(err)
+        expected = set(err.expected) if in_brackets else set(err.expected) - _CLOSING
+        msg = f"unexpected {got}; expected {_describe(expected)}"
         line = getattr(tok, "line", None) or err.line
         col = getattr(tok, "column", None) or err.column
         if tok.type in ("$END", "_NL") or line is None or line < 1:
             line, col = _end_of_content(text, tok)
         span = Span(line, col, line, col + max(1, len(str(tok)) if tok.type not in ("_NL", "$END") else 1))
+        msg, hint, span = _explained(tok, in_brackets, text, msg, span, program)
     else:  # UnexpectedEOF
         line, col = _end_of_content(text, None)
         msg = f"unexpected end of input; expected {_describe(getattr(err, 'expected', []))}"
         span = Span(line, col, line, col + 1)
-    return BpError(msg, span, text, filename)
+    return BpError(msg, span, text, filename, hint)
+
+
+def _in_brackets(err: UnexpectedToken) -> bool:
+    """Whether the surprise came inside (...) or [...], from the tokens the parser still holds
+    (LALR merges states, so its expected set offers ',' outside brackets too)."""
+    parser = getattr(err, "interactive_parser", None)
+    stack = parser.parser_state.value_stack if parser is not None else ()
+    depth = 0
+    for v in stack:
+        if isinstance(v, Token):
+            depth += (v.type in ("LPAR", "LSQB")) - (v.type in ("RPAR", "RSQB"))
+    return depth > 0
+
+
+def _explained(tok, in_brackets: bool, text: str, msg: str, span: Span, program: bool):
+    """(message, hint, span) for mistakes people make often, from the token that surprised
+    the parser and the word before it."""
+    word = str(tok)
+    line = text.split("\n")[span.line - 1] if 1 <= span.line <= text.count("\n") + 1 else ""
+    before = line[:span.column - 1].rstrip()
+    if program and (word in ("and", "or", "not") or re.search(r"(?<![\w.#])not$", before)):
+        if word not in ("and", "or", "not"):   # `f = not x`: point at the `not`
+            word, col = "not", len(before) - 2
+            span = Span(span.line, col, span.line, col + 3)
+        return (f"'{word}' belongs in breakpoint conditions, not in programs",
+                "in a program, combine 0/1 masks with arithmetic: (a > 0) * (b > 0) for and, "
+                "1 - (a > 0) for not", span)
+    if tok.type == "COMPARE":
+        return msg, "comparisons do not chain: write (a < b) * (b < c)", span
+    if in_brackets and tok.type in _STARTS_AN_ITEM:
+        return msg, "missing ','? items are separated by commas, as in [1, 2] or max(a, b)", span
+    return msg, None, span
 
 
 def _end_of_content(text: str, tok) -> tuple[int, int]:
@@ -234,4 +304,4 @@ def parse_condition(text: str):
     try:
         return _lark().parse(text, start="condition")
     except UnexpectedInput as err:
-        raise _syntax_error(err, text, None) from None
+        raise _syntax_error(err, text, None, program=False) from None
