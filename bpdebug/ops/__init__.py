@@ -3,8 +3,10 @@ its local derivative as readable text, and where it has kinks. Adding an op is o
 the family it belongs to:
 
     elementwise.py  arithmetic, exp/log/..., relu, max/min of two arguments
+    compare.py      comparisons (`x > 0`): 0/1 masks, no gradient
     reductions.py   sum, mean, softmax, log_softmax
     linalg.py       matmul, transpose
+    indexing.py     `x[1:3]`, `W[:, 0]`: one op, the key an attribute
 
 Each op serves two kinds of node. Scalar nodes (every input and the output of shape ()) use
 the `fs`/`vjps` functions on Python floats, which are ten times cheaper than 0-d numpy arrays;
@@ -19,21 +21,25 @@ from typing import Callable
 
 import numpy as np
 
-from . import elementwise, linalg, reductions
+from . import compare, elementwise, indexing, linalg, reductions
 from .op import Op
 
 OPS: dict[str, Op] = {op.name: op for op in [
     Op("leaf", 0, None, lambda g, out: (), "{value}"),
     Op("const", 0, None, lambda g, out: (), "{value}"),
     *elementwise.OPS,
+    *compare.OPS,
     *linalg.OPS,
     *reductions.OPS,
+    *indexing.OPS,
     # The node a call of a user `def` ends in: it passes its body's result through.
     Op("return", 1, lambda x: x, lambda g, out, x: (g,), "{0}", ("1",)),
 ]}
 
-BINARY = frozenset({"add", "sub", "mul", "div", "pow", "matmul"})  # the ops written as operators
-FUNCTIONS = {name: op for name, op in OPS.items() if name not in ("leaf", "const", "return")}
+# the ops written as operators (comparisons by their names: `x > 0` is gt)
+BINARY = frozenset({"add", "sub", "mul", "div", "pow", "matmul", *(op.name for op in compare.OPS)})
+# the ops a program calls by name (`x[1:3]` is written with brackets only)
+FUNCTIONS = {name: op for name, op in OPS.items() if name not in ("leaf", "const", "return", "index")}
 
 
 def scalar_forward(op: Op) -> Callable:
@@ -46,6 +52,8 @@ def scalar_vjp(op: Op) -> Callable:
 
 def infer_shape(op: Op, shapes: list[tuple], attrs: dict) -> tuple:
     """The output shape of `op` on inputs of these shapes (ValueError if they do not fit)."""
+    if op.shape is not None:
+        return tuple(op.shape(*shapes, **attrs))
     if all(s == () for s in shapes) and op.name not in ("matmul", "transpose", "softmax", "log_softmax"):
         return ()
     if op.name == "matmul" and any(len(s) == 0 for s in shapes):

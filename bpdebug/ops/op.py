@@ -23,6 +23,8 @@ class Op:
     kink_rule: str = ""              # the convention used there
     attrs: tuple = ()                # keyword arguments the op accepts
     partial_vjp: bool = False        # vjp takes need=(bool per input) and skips the others (None)
+    no_grad: bool = False            # the result is a constant for gradients (a comparison's 0/1)
+    shape: Callable | None = None    # shape(*input_shapes, **attrs), where running f on dummies won't do
     custom: object = field(default=None, compare=False)  # a user `def` (see bpdebug.custom)
 
 
