@@ -55,8 +55,10 @@ class Kernel:
         self.consts = [n.value if n.kind != "op" else None for n in nodes]
         self.fwd = []
         self.vjp = []
-        # per node: (position, input index) for the inputs whose gradient anybody needs
-        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if wanted[j]) for n in nodes]
+        # per node: (position, input index) for the inputs whose gradient anybody needs; a node
+        # with no gradient of its own (a comparison) sends none
+        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if wanted[j]) if wanted[n.index] else ()
+                        for n in nodes]
         for n in nodes:
             if n.kind != "op":
                 self.fwd.append(None)

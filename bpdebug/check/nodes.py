@@ -96,7 +96,8 @@ def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> Nod
         return res.set("nonfinite", False, "its value is nan or inf although every input is finite")
     targets = kernel.targets[i]
     if not targets:
-        return res.set("unchecked", None, "no input needs a gradient")
+        return res.set("unchecked", None, "a comparison: no gradient flows through it" if node.op.no_grad
+                       else "no input needs a gradient")
     at_kink, rule = kinks.exact(node, ins)
     if at_kink is True:
         return res.set("kink", True, f"at a kink: {rule}")

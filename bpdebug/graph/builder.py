@@ -1,7 +1,11 @@
 """From the syntax tree to a computational graph: statements, names, expressions, and `def`
 calls (inline sub-graphs or one custom-op node). Literals and initializers are in leaves.py,
-`layer` and cost sugar in network.py, data files in data.py. Builds; never evaluates (beyond
-shapes).
+`layer` and cost sugar in network.py, data files in data.py, Python's spellings of a call
+(`x.relu()`, `np.exp(x)`) in spelling.py. Builds; never evaluates (beyond shapes).
+
+A name assigned again (`c = c + 1`, `c += 1`) gets a new node each time, as in Python: the
+k-th of n assignments makes node `c#k`, the last one node `c`, and `c` always means the
+newest so far.
 
 Nothing here recurses over expressions: a program may nest 100,000 levels deep.
 """
@@ -14,10 +18,12 @@ import numpy as np
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
 from ..ops import BINARY, FUNCTIONS, OPS, Op, infer_shape
+from ..ops.indexing import Key, key_problem
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
 from .network import COSTS, cost, dense_layer
-from .nodes import LEAF_KINDS, Graph, InlineCall, Node
+from .nodes import LEAF_KINDS, Graph, InlineCall, Node, split_version
+from .spelling import resolve
 
 MAX_CALL_DEPTH = 64                # `def` calls inside `def` calls; expanding them recurses
 
@@ -42,6 +48,10 @@ class _Builder:
         self.expanding: list[str] = []     # the `def`s being expanded, shared with fragments
         self.counter = 0
         self.target = ""
+        self.versions: dict[str, int] = {}  # name -> how many assignments the program makes to it
+        self.seen: dict[str, int] = {}      # name -> how many of them are built so far
+        self.kinds: dict[str, str] = {}     # name -> what first bound it: "", param, data, loss, layer
+        self.statement = None               # the statement being built
 
     # ---- errors -------------------------------------------------------------------------
     def error(self, message, span, hint=None) -> BpError:
@@ -63,7 +73,7 @@ class _Builder:
                 both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
                 raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
                                  span, hint=_shape_hint(op, str(err))) from None
-            needs = any(self.nodes[j].needs_grad for j in inputs)
+            needs = not op.no_grad and any(self.nodes[j].needs_grad for j in inputs)
         else:
             shape = np.shape(value)
             needs = kind in LEAF_KINDS
@@ -72,13 +82,18 @@ class _Builder:
         self.nodes.append(node)
         return node.index
 
-    def bind(self, name: str, index: int, span: Span) -> None:
+    def bind(self, name: str, index: int, span: Span, kind: str = "layer") -> None:
+        """A name that is bound once: a layer's, or a leaf given from outside."""
         if name in self.names:
-            where = self.defined_at[name]
-            raise self.error(f"'{name}' is already defined" + (f" (at line {where.line})" if where else "")
-                             + "; every name is assigned once", span)
+            raise self.error(f"'{name}' is already defined{self.where(name)}; a layer's names are its own",
+                             span, "give the layer another name")
         self.names[name] = index
         self.defined_at[name] = span
+        self.kinds[name] = kind
+
+    def where(self, name: str) -> str:
+        span = self.defined_at.get(name)
+        return f" (at line {span.line})" if span else ""
 
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
@@ -88,8 +103,15 @@ class _Builder:
                 self.define(st)
             elif isinstance(st, ast.Grad):
                 self.add_grad(st)
+            elif isinstance(st, ast.Assign):
+                self.versions[st.name] = self.versions.get(st.name, 0) + 1
         assigned = {st.name for st in statements if isinstance(st, (ast.Assign, ast.Layer))}
         assigned |= {f"{st.name}.{p}" for st in statements if isinstance(st, ast.Layer) for p in "Wb"}
+        assigned |= {f"{name}#{k}" for name, n in self.versions.items() if n > 1 for k in range(1, n + 1)}
+        for key in list(self.values):   # `--set c#3=...` for the last of three is `--set c=...`
+            base, k = split_version(key)
+            if k is not None and k == self.versions.get(base, 0) > 1:
+                self.values[base] = self.values.pop(key)
         used = _names_used(statements)
         for name, value in self.values.items():
             if name in assigned:
@@ -98,11 +120,12 @@ class _Builder:
                 raise self.error(f"'{name}' is given a value (--set {name}=...), but the program neither "
                                  "defines nor uses it", None, did_you_mean(name, sorted(assigned | used)))
             # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
-            self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
+            self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None, "leaf")
         # The output: named by `output NAME`, else declared by the last `loss`, else the last
         # assignment.
         output, output_span = None, None
         for st in statements:
+            self.statement = st
             declared = isinstance(output, ast.Output) or (isinstance(output, ast.Assign) and output.kind == "loss")
             if isinstance(st, ast.Assign):
                 self.assign(st)
@@ -116,7 +139,7 @@ class _Builder:
                 output, output_span = st, st.span
         if output is None:
             raise self.error("the program has no assignment, so there is nothing to compute", None)
-        name = output.name
+        name = output.name   # a rebound name: its newest version
         if name not in self.names:
             raise self.error(f"output '{name}' is not defined", output_span,
                              did_you_mean(name, self.names))
@@ -131,12 +154,16 @@ class _Builder:
                      self.program.filename, {k: v.node for k, v in self.defs.items()})
 
     def define(self, st: ast.Def) -> None:
+        # A def may shadow a built-in function (`def sigmoid(z) = ...`): the program's own wins.
         if st.name in self.defs:
             raise self.error(f"op '{st.name}' is already defined", st.span)
-        if st.name in FUNCTIONS or st.name in INITIALIZERS or st.name in COSTS:
-            raise self.error(f"'{st.name}' is a built-in function; give the op another name", st.span)
+        if st.name in INITIALIZERS:
+            raise self.error(f"'{st.name}' makes a leaf (an initializer); give the op another name", st.span)
         if len(set(st.params)) != len(st.params):
             raise self.error(f"op '{st.name}' names a parameter twice", st.span)
+        if "#" in st.name + "".join(st.params):
+            raise self.error("'#' followed by digits names a version of a rebound name; an op and its "
+                             "parameters need plain names", st.span)
         self.defs[st.name] = _Def(st)
 
     def add_grad(self, st: ast.Grad) -> None:
@@ -152,24 +179,55 @@ class _Builder:
         d.grads[st.wrt] = st
 
     def assign(self, st: ast.Assign) -> None:
-        self.target, self.counter = st.name, 0
+        name = self.version(st)   # `c`, or `c#k` for an earlier of several assignments to c
+        self.target, self.counter = name, 0
         if st.kind == "data":
             # A value from outside (a trainer's mini-batch, --set) replaces reading the file.
-            value = self.values[st.name] if st.name in self.values else load_data(st.expr, self)
-            index = self.add(st.name, OPS["leaf"], kind="data", value=value, span=st.name_span)
+            value = self.values[name] if name in self.values else load_data(st.expr, self)
+            index = self.add(name, OPS["leaf"], kind="data", value=value, span=st.name_span)
         elif is_constant(st.expr):
-            value = self.values[st.name] if st.name in self.values else constant(self, st.expr)
-            index = self.add(st.name, OPS["leaf"], kind="param" if st.kind == "param" else "leaf",
+            value = self.values[name] if name in self.values else constant(self, st.expr)
+            index = self.add(name, OPS["leaf"], kind="param" if st.kind == "param" else "leaf",
                              value=value, span=st.name_span)
-        elif st.name in self.values:
-            raise self.error(f"'{st.name}' is computed here, not a leaf, so it cannot be set", st.name_span)
+        elif name in self.values:
+            leaves = [v for v in (f"{st.name}#{k}" for k in range(1, self.seen[st.name]))
+                      if self.nodes[self.names[v]].is_leaf]
+            raise self.error(f"'{name}' is computed here, not a leaf, so it cannot be set", st.name_span,
+                             f"its leaf is an earlier version: --set {leaves[-1]}=..." if leaves else None)
         else:
             if st.kind == "param":
                 raise self.error("a param must be a value (a number, a tensor or an initializer "
                                  "such as randn(3, 2)), not a computation", st.expr.span)
             # The root node takes the statement's name; `y = x` just makes `y` another name for x.
-            index = self.expr(st.expr, st.name, {})
-        self.bind(st.name, index, st.name_span)
+            index = self.expr(st.expr, name, {})
+        if self.versions[st.name] > 1:
+            self.names[f"{st.name}#{self.seen[st.name]}"] = index
+        self.names[st.name] = index   # from here on, the name means this version
+        self.defined_at[st.name] = st.name_span
+        self.kinds.setdefault(st.name, st.kind)
+
+    def version(self, st: ast.Assign) -> str:
+        """The node name of this assignment, after checking that the name may be assigned."""
+        name = st.name
+        base, k = split_version(name)
+        if k is not None:
+            raise self.error(f"'{name}' names version {k} of '{base}'; assign to '{base}' itself",
+                             st.name_span, f"each assignment to '{base}' makes its next version")
+        kind = self.kinds.get(name)
+        if kind is not None:
+            earlier = {"param": "a param", "data": "data", "layer": "a layer's",
+                       "leaf": "a leaf given with --set"}.get(kind)
+            if earlier:
+                why = {"param": "training updates a param in place",
+                       "data": "training feeds a data leaf its batches"}.get(kind, "")
+                raise self.error(f"'{name}' is {earlier} name{self.where(name)}, which is assigned once"
+                                 + (f": {why}" if why else ""), st.name_span,
+                                 "give the new value a name of its own")
+            if st.kind in ("param", "data"):
+                raise self.error(f"'{name}' is already defined{self.where(name)}; a {st.kind} needs a "
+                                 "name of its own", st.name_span, "give it a name not used above")
+        self.seen[name] = k = self.seen.get(name, 0) + 1
+        return name if k == self.versions[name] else f"{name}#{k}"
 
     # ---- expressions (iterative) ----------------------------------------------------------
     def expr(self, root, target: str, env: dict) -> int:
@@ -188,14 +246,15 @@ class _Builder:
                 results.append(self.add(self.fresh(), OPS["const"], kind="const",
                                         value=constant(self, e), span=e.span))
             elif isinstance(e, ast.Tensor):
-                raise self.error("a tensor literal holds numbers only", first_non_number(e).span,
-                                 "build tensors from nodes with ops, or make this a leaf")
+                item = first_non_number(e)
+                raise self.error("a tensor literal holds numbers only", item.span, _missing_comma(item)
+                                 or "build tensors from nodes with ops, or make this a leaf")
             elif not ready:
-                stack.append((e, True))
-                children = _children(e)
                 if isinstance(e, ast.Call):
+                    e = resolve(self, e)
                     self.check_call(e)
-                stack.extend((c, False) for c in reversed(children))
+                stack.append((e, True))
+                stack.extend((c, False) for c in reversed(_children(e)))
             else:
                 n = len(_children(e))
                 args = results[len(results) - n:] if n else []
@@ -213,11 +272,21 @@ class _Builder:
             d = env["__def__"]
             raise self.error(f"'{e.name}' is not a parameter of op '{d}'", e.span,
                              did_you_mean(e.name, [k for k in env if not k.startswith("__")]))
-        later = next((st for st in self.program.statements
-                      if isinstance(st, (ast.Assign, ast.Layer)) and st.name == e.name), None)
-        if later is not None:
+        base, k = split_version(e.name)
+        n = self.versions.get(base, 0)
+        assignments = [st for st in self.program.statements
+                       if isinstance(st, (ast.Assign, ast.Layer)) and st.name == base]
+        later = assignments[(k or 1) - 1] if len(assignments) >= (k or 1) else None
+        if later is self.statement and k is None:
+            raise self.error(f"'{e.name}' has no value yet: this is its first assignment", e.span,
+                             f"give it a value above this line, such as {e.name} = 0")
+        if later is not None and (k is None or n > 1):
             raise self.error(f"'{e.name}' is used before it is defined (at line {later.span.line})",
                              e.span, "define it above this line")
+        if k is not None and base in self.names:
+            raise self.error(f"undefined name '{e.name}'", e.span,
+                             f"'{base}' is assigned once, so it has no numbered versions" if n < 2 else
+                             f"'{base}' is assigned {n} times: its versions are {base}#1 to {base}#{n}")
         if e.name in FUNCTIONS or e.name in self.defs:
             raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
         raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
@@ -244,7 +313,8 @@ class _Builder:
             raise self.error(f"unknown function '{name}'", e.func_span,
                              did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
         if len(e.args) != op.arity:
-            raise self.error(f"{name}() takes {op.arity} argument(s), got {len(e.args)}", e.span)
+            raise self.error(f"{name}() takes {op.arity} argument(s), got {len(e.args)}", e.span,
+                             f"x.{name}(...) is {name}(x, ...)" if e.method else None)
         for key, _value, span in e.kwargs:
             if key not in op.attrs:
                 accepted = ", ".join(op.attrs) or "no keyword arguments"
@@ -263,6 +333,8 @@ class _Builder:
             if e.op not in BINARY:
                 raise self.error(f"'{e.op}' belongs in breakpoint conditions, not in programs", e.span)
             return self.add(name, OPS[e.op], args, span=e.span)
+        if isinstance(e, ast.Index):
+            return self.add(name, OPS["index"], args, attrs={"key": self.index_key(e, args[0])}, span=e.span)
         assert isinstance(e, ast.Call)
         if e.func in self.defs:
             return self.call_def(e, args, name)
@@ -270,6 +342,25 @@ class _Builder:
             return cost(self, e, args, name)
         attrs = {key: self.attr_value(value) for key, value, _span in e.kwargs}
         return self.add(name, FUNCTIONS[e.func], args, attrs=attrs, span=e.span)
+
+    def index_key(self, e: ast.Index, x: int) -> Key:
+        """`x[1:3, 0]`'s key, checked against x's shape."""
+        key = Key(ast.index_parts(e))
+        node = self.nodes[x]
+        problem = key_problem(node.shape, key)
+        if problem:
+            part, what, hint = problem
+            span = e.key[part].span if part < len(e.key) else e.span
+            raise self.error(f"cannot index '{node.name}' (shape {node.shape}) with {key}: {what}", span, hint)
+        return key
+
+    def activation(self, act: str, z: int, name: str, span: Span) -> int:
+        """A layer's `act=NAME`: the program's own def of that name wins over the built-in."""
+        if act not in self.defs:
+            return self.add(name, OPS[act], (z,), span=span)
+        call = ast.Call(act, (ast.Name(self.nodes[z].name, span),), (), span, span)
+        self.check_call(call)
+        return self.apply(call, [z], {}, name)
 
     def attr_value(self, e):
         if isinstance(e, ast.Num) and e.value == int(e.value):
@@ -333,6 +424,8 @@ def _names_used(statements) -> set:
         if isinstance(e, ast.Name):
             used.add(e.name)
         elif isinstance(e, ast.Call):
+            if "." in e.func and not e.method:   # `x.relu()` reads x
+                used.add(e.func.rpartition(".")[0])
             stack.extend(e.args)
             stack.extend(value for _key, value, _span in e.kwargs)
         elif isinstance(e, ast.Tensor):
@@ -343,13 +436,22 @@ def _names_used(statements) -> set:
 
 
 def _children(e) -> tuple:
-    if isinstance(e, ast.Unary):
+    if isinstance(e, (ast.Unary, ast.Index)):
         return (e.operand,)
     if isinstance(e, ast.Binary):
         return (e.left, e.right)
     if isinstance(e, ast.Call):
         return e.args
     return ()
+
+
+def _missing_comma(item) -> str | None:
+    """`[1 -2]` reads as [1 - 2] and `[[1, 2] [3, 4]]` as an index: both a comma short."""
+    if isinstance(item, ast.Binary) and item.op in ("add", "sub") and isinstance(item.right, ast.Num):
+        return "missing ','? [1 -2] reads as [1 - 2]; write [1, -2]"
+    if isinstance(item, ast.Index) and isinstance(item.operand, ast.Tensor):
+        return "missing ','? [[1, 2] [3, 4]] reads [3, 4] as an index; write [[1, 2], [3, 4]]"
+    return None
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:

@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..lang import BpError, Span, did_you_mean
-from ..ops import Op
+from ..ops import FUNCTIONS, Op
 
 LEAF_KINDS = ("leaf", "param", "data")
+
+
+def split_version(name: str) -> tuple[str, int | None]:
+    """`c#2` -> ("c", 2): the second version of a rebound `c`; a plain name -> (name, None)."""
+    base, mark, k = name.partition("#")
+    return (base, int(k)) if mark and k.isdigit() else (name, None)
 
 
 @dataclass(eq=False)
@@ -77,7 +83,13 @@ class Graph:
         try:
             return self.names[name]
         except KeyError:
-            raise BpError(f"no node named '{name}'", hint=did_you_mean(name, self.names)) from None
+            base, k = split_version(name)
+            hint = did_you_mean(name, self.names)
+            if k is not None and base in self.names:
+                n = sum(1 for other in self.names if split_version(other)[0] == base and other != base)
+                hint = (f"'{base}' is assigned {n} times: {base}#1 to {base}#{n}" if n else
+                        f"'{base}' is assigned once, so it has no numbered versions")
+            raise BpError(f"no node named '{name}'", hint=hint) from None
 
     def node(self, name: str) -> Node:
         return self.nodes[self.index(name)]
@@ -97,14 +109,14 @@ class Graph:
         return format_value(n.value) if n.kind == "const" and n.shape == () else n.name
 
     def expression(self, node: Node) -> str:
-        """The right-hand side of an op node: `q*z`, `0.5*C.3`."""
-        return node.op.formula.format(*(self.label(j) for j in node.inputs))
+        """The right-hand side of an op node: `q*z`, `0.5*C.3`, `x[1:3]`."""
+        return node.op.formula.format(*(self.label(j) for j in node.inputs), **node.attrs)
 
     def local_text(self, node: Node, k: int) -> str:
         """The local derivative with respect to input k, as text: `z` for d(q*z)/dq."""
         if k >= len(node.op.local):
             return "?"
-        return node.op.local[k].format(*(self.label(j) for j in node.inputs))
+        return node.op.local[k].format(*(self.label(j) for j in node.inputs), **node.attrs)
 
     def op_label(self, node: Node) -> str:
         """The op's name as users know it: a `def` call shows the def's name."""
@@ -112,15 +124,25 @@ class Graph:
             return self.calls[node.call].op
         return node.op_name
 
+    def shadowing_def(self, node: Node):
+        """The user's `def` this node calls, when it has a built-in function's name (the
+        program's own definition wins, and every view says so); else None."""
+        name = self.op_label(node)
+        is_call = node.op.custom is not None or node.op.name == "return"
+        return self.defs.get(name) if is_call and name in FUNCTIONS else None
+
     def line(self, node: Node) -> str:
-        """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`."""
+        """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`,
+        `y = index x [1:3]`."""
         shape = f": {node.shape}" if node.shape != () else ""
         if node.kind != "op":
             return f"{node.name}{shape} = {node.kind} {format_value(node.value)}"
         op = self.op_label(node)
         args = " ".join(self.nodes[j].name for j in node.inputs)
-        attrs = "".join(f" {k}={v}" for k, v in node.attrs.items())
-        return f"{node.name}{shape} = {op} {args}{attrs}"
+        attrs = "".join(f" {v}" if k == "key" else f" {k}={v}" for k, v in node.attrs.items())
+        d = self.shadowing_def(node)
+        mine = f"   # your def {d.name} (line {d.span.line}), not the built-in" if d else ""
+        return f"{node.name}{shape} = {op} {args}{attrs}{mine}"
 
 
 def format_value(value, limit: int = 6) -> str:

@@ -1,0 +1,56 @@
+"""How code copied from Python spells a call, resolved to bpdebug's functions: micrograd's
+method calls (`z.relu()`, `(b + a).relu()`: the receiver is the first argument) and the
+module prefixes of NumPy and math (`np.exp(x)`, `math.exp(-y)`, `np.maximum(x, 0)`).
+
+Names contain dots (`h1.z` is a name), so `x.relu()` arrives as a call of `x.relu`; only a
+dotted name that is not itself a function is split here.
+"""
+from __future__ import annotations
+
+from ..lang import Span, ast, did_you_mean
+from ..ops import FUNCTIONS
+from .leaves import INITIALIZERS
+from .network import COSTS
+
+MODULES = ("np", "numpy", "math")
+# NumPy's and math's names where bpdebug's differ; every other name is bpdebug's own
+NUMPY_NAMES = {"maximum": "max", "minimum": "min", "dot": "matmul", "power": "pow", "subtract": "sub",
+               "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
+               "absolute": "abs", "fabs": "abs"}
+
+
+def resolve(builder, e: ast.Call) -> ast.Call:
+    """`e` as a call of a function bpdebug knows (a `def`, a built-in, a cost or an
+    initializer), or a located error."""
+    func = e.func
+    if func in ("not", "and", "or"):   # `not(x)`: a call, as far as the grammar can tell
+        raise builder.error(f"'{func}' belongs in breakpoint conditions, not in programs", e.func_span,
+                            "in a program, combine 0/1 masks with arithmetic: 1 - (a > 0) for not")
+    if "." not in func or func in builder.defs or func in FUNCTIONS:
+        return e
+    if e.method:   # `(a).np.exp()`
+        raise builder.error(f"'.{func}()' is not a method: after '.', write one function name, "
+                            "such as .relu()", e.func_span)
+    prefix, _, name = func.rpartition(".")
+    if prefix in MODULES:
+        return _module_call(builder, e, prefix, name)
+    if name not in FUNCTIONS and name not in builder.defs and name not in COSTS:
+        known = list(FUNCTIONS) + list(builder.defs)
+        raise builder.error(f"unknown function '{name}' in {func}(...), which would be {name}({prefix}, ...)",
+                            e.func_span, did_you_mean(name, known) or "see the functions in the README")
+    start = e.func_span
+    receiver = ast.Name(prefix, Span(start.line, start.column, start.line, start.column + len(prefix)))
+    method_span = Span(start.line, start.column + len(prefix) + 1, start.end_line, start.end_column)
+    return ast.Call(name, (receiver, *e.args), e.kwargs, e.span, method_span, method=True)
+
+
+def _module_call(builder, e: ast.Call, module: str, name: str) -> ast.Call:
+    target = NUMPY_NAMES.get(name, name)
+    if target in FUNCTIONS:
+        return ast.Call(target, e.args, e.kwargs, e.span, e.func_span)
+    if target in INITIALIZERS:
+        hint = f"initializers are written without '{module}.': {target}(...)"
+    else:
+        hint = did_you_mean(target, list(FUNCTIONS) + list(NUMPY_NAMES))
+        hint = hint or f"{module}.NAME means bpdebug's function NAME, where there is one (see the README)"
+    raise builder.error(f"'{e.func}' has no counterpart among bpdebug's functions", e.func_span, hint)
