@@ -14,7 +14,7 @@ from ...conditions import FUNCTIONS
 from ...engine import SPECIAL_BREAKS
 from ..messages import CommandEntered, CompletionsFound
 
-TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$|$")
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(#[0-9]*)?$|$")   # `c#2`: a version of a rebound c
 EXPRESSION_WORDS = ("value", "grad", "upstream", "step", *FUNCTIONS)
 
 

@@ -98,6 +98,10 @@ def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list
     if node.shape != ():
         head.append(f"  shape {node.shape}", style="dim")
     parts.append(head)
+    mine = graph.shadowing_def(node)
+    if mine is not None:
+        parts.append(Text(f"your def {mine.name} (line {mine.span.line}), not the built-in {mine.name}",
+                          style="yellow"))
     where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
@@ -171,7 +175,8 @@ def _backward(session, i: int) -> list:
     node = graph.nodes[i]
     heading = _heading("backward", BACKWARD_STYLE)
     if not node.needs_grad:
-        heading.append("  no gradient: a constant", style="dim")
+        heading.append("  no gradient: a comparison's 0/1" if node.op.no_grad else "  no gradient: a constant",
+                       style="dim")
         return [heading]
     grad = session.grads[i]
     if not backward_done(session, i):
