@@ -228,7 +228,7 @@ def test_keywords_are_names_where_no_keyword_fits():
 def test_conditions_parse_with_the_second_start_symbol():
     e = parse_condition("norm(grad) > 10 and not isnan(value)")
     assert isinstance(e, ast.Binary) and e.op == "and"
-    assert e.left.op == ">" and isinstance(e.right, ast.Unary) and e.right.op == "not"
+    assert e.left.op == "gt" and isinstance(e.right, ast.Unary) and e.right.op == "not"
     with pytest.raises(BpError, match="expected"):
         parse_condition("norm(grad) >")
 
