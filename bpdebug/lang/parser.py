@@ -189,6 +189,7 @@ _TOKEN_WORDS = {
 }
 _STARTS_AN_ITEM = ("NUMBER", "NAME", "STRING", "LPAR", "LSQB")
 _CLOSING = {"RPAR", "RSQB", "COMMA", "COLON"}   # what only makes sense inside brackets
+_INSIDE = {"LPAR": ("RPAR",), "LSQB": ("RSQB", "COLON")}
 
 
 def _describe(tokens) -> str:
@@ -218,15 +219,16 @@ def _syntax_error(err: UnexpectedInput, text: str, filename: str | None, program
         tok = err.token
         got = "end of input" if tok.type == "$END" else (
             "end of line" if tok.type == "_NL" else repr(str(tok)))
-        in_brackets = _in_brackets(err)
-        expected = set(err.expected) if in_brackets else set(err.expected) - _CLOSING
+        bracket = _open_bracket(err)
+        # LALR merges states, so its expected set offers ',', ':' and closing brackets anywhere
+        expected = set(err.expected) - (_CLOSING - {"COMMA", *_INSIDE[bracket]} if bracket else _CLOSING)
         msg = f"unexpected {got}; expected {_describe(expected)}"
         line = getattr(tok, "line", None) or err.line
         col = getattr(tok, "column", None) or err.column
         if tok.type in ("$END", "_NL") or line is None or line < 1:
             line, col = _end_of_content(text, tok)
         span = Span(line, col, line, col + max(1, len(str(tok)) if tok.type not in ("_NL", "$END") else 1))
-        msg, hint, span = _explained(tok, in_brackets, text, msg, span, program)
+        msg, hint, span = _explained(tok, bracket is not None, text, msg, span, program)
     else:  # UnexpectedEOF
         line, col = _end_of_content(text, None)
         msg = f"unexpected end of input; expected {_describe(getattr(err, 'expected', []))}"
@@ -234,16 +236,17 @@ def _syntax_error(err: UnexpectedInput, text: str, filename: str | None, program
     return BpError(msg, span, text, filename, hint)
 
 
-def _in_brackets(err: UnexpectedToken) -> bool:
-    """Whether the surprise came inside (...) or [...], from the tokens the parser still holds
-    (LALR merges states, so its expected set offers ',' outside brackets too)."""
+def _open_bracket(err: UnexpectedToken) -> str | None:
+    """The innermost bracket open where the surprise came ("LPAR" or "LSQB"), from the tokens
+    the parser still holds; None outside brackets."""
     parser = getattr(err, "interactive_parser", None)
-    stack = parser.parser_state.value_stack if parser is not None else ()
-    depth = 0
-    for v in stack:
-        if isinstance(v, Token):
-            depth += (v.type in ("LPAR", "LSQB")) - (v.type in ("RPAR", "RSQB"))
-    return depth > 0
+    opened: list[str] = []
+    for v in parser.parser_state.value_stack if parser is not None else ():
+        if isinstance(v, Token) and v.type in ("LPAR", "LSQB"):
+            opened.append(v.type)
+        elif isinstance(v, Token) and v.type in ("RPAR", "RSQB") and opened:
+            opened.pop()
+    return opened[-1] if opened else None
 
 
 def _explained(tok, in_brackets: bool, text: str, msg: str, span: Span, program: bool):
@@ -281,6 +284,23 @@ def _check_text(text: str, filename: str | None) -> None:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise BpError("this looks like a binary file (it contains a NUL byte), not a bpdebug program",
                       Span(line, 1), None, filename)
+
+
+@lru_cache(maxsize=None)
+def _names_strings_and_hashes():
+    grammar = _lark()
+    return re.compile("|".join(f"(?:{grammar.get_terminal(t).pattern.to_regexp()})" for t in ("STRING", "NAME"))
+                      + "|#")
+
+
+def strip_comment(line: str) -> str:
+    """A line without its `#` comment, where `#` is read as the grammar reads it: `c#2` (a `#`
+    and digits right after a name) is a name, a `#` anywhere else starts a comment. For command
+    files, whose lines are not parsed by the grammar as a whole."""
+    for m in _names_strings_and_hashes().finditer(line):
+        if m.group() == "#":
+            return line[:m.start()]
+    return line
 
 
 def parse_program(text: str, filename: str | None = None) -> ast.Program:
