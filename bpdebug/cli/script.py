@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from . import BAD_INPUT, OK, add_program_arguments, set_values
-from ..lang import BpError
+from ..lang import BpError, strip_comment
 
 NAME = "script"
 HELP = "run debugger commands headless and print a transcript (each command, then its result)"
@@ -32,8 +32,8 @@ def read_commands(args) -> list[tuple[str, str]]:
             except (OSError, UnicodeDecodeError) as err:
                 raise BpError(f"cannot read commands from {args.commands}: {getattr(err, 'strerror', None) or err}")
         for k, line in enumerate(text.splitlines(), 1):
-            for part in line.split(";;"):  # pdb's separator for several commands on a line
-                if part.strip() and not part.strip().startswith("#"):
+            for part in strip_comment(line).split(";;"):  # pdb's separator for several commands on a line
+                if part.strip():
                     lines.append((f"{source}:{k}", part.strip()))
     lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))
     if not lines:
