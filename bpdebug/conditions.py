@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from .graph.nodes import name_hint
 from .lang import ast
 from .lang import BpError, did_you_mean, parse_condition
 from .ops.indexing import Key, key_problem
@@ -68,7 +69,7 @@ class Expression:
             if isinstance(e, ast.Name):
                 if e.name not in CURRENT and e.name not in node_names:
                     raise BpError(f"unknown name '{e.name}' in condition", e.span, self.text, "<condition>",
-                                  did_you_mean(e.name, list(CURRENT) + list(node_names)))
+                                  name_hint(e.name, list(CURRENT) + list(node_names)))
             elif isinstance(e, ast.Call):
                 if e.func in ("value", "grad"):
                     if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or e.args[0].name not in node_names:

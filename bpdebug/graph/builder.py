@@ -105,6 +105,7 @@ class _Builder:
                 self.add_grad(st)
             elif isinstance(st, ast.Assign):
                 self.versions[st.name] = self.versions.get(st.name, 0) + 1
+                self.check_rebinding(st)
         assigned = {st.name for st in statements if isinstance(st, (ast.Assign, ast.Layer))}
         assigned |= {f"{st.name}.{p}" for st in statements if isinstance(st, ast.Layer) for p in "Wb"}
         assigned |= {f"{name}#{k}" for name, n in self.versions.items() if n > 1 for k in range(1, n + 1)}
@@ -204,28 +205,34 @@ class _Builder:
             self.names[f"{st.name}#{self.seen[st.name]}"] = index
         self.names[st.name] = index   # from here on, the name means this version
         self.defined_at[st.name] = st.name_span
-        self.kinds.setdefault(st.name, st.kind)
 
-    def version(self, st: ast.Assign) -> str:
-        """The node name of this assignment, after checking that the name may be assigned."""
+    def check_rebinding(self, st: ast.Assign) -> None:
+        """Before anything is built: a param or data name is assigned once (training updates a
+        param in place and feeds data its batches), so neither may be rebound or rebind."""
         name = st.name
         base, k = split_version(name)
         if k is not None:
             raise self.error(f"'{name}' names version {k} of '{base}'; assign to '{base}' itself",
                              st.name_span, f"each assignment to '{base}' makes its next version")
-        kind = self.kinds.get(name)
-        if kind is not None:
-            earlier = {"param": "a param", "data": "data", "layer": "a layer's",
-                       "leaf": "a leaf given with --set"}.get(kind)
-            if earlier:
-                why = {"param": "training updates a param in place",
-                       "data": "training feeds a data leaf its batches"}.get(kind, "")
-                raise self.error(f"'{name}' is {earlier} name{self.where(name)}, which is assigned once"
-                                 + (f": {why}" if why else ""), st.name_span,
-                                 "give the new value a name of its own")
-            if st.kind in ("param", "data"):
-                raise self.error(f"'{name}' is already defined{self.where(name)}; a {st.kind} needs a "
-                                 "name of its own", st.name_span, "give it a name not used above")
+        first = self.kinds.setdefault(name, st.kind)
+        self.defined_at.setdefault(name, st.name_span)
+        if self.versions[name] == 1:
+            return
+        if first in ("param", "data"):
+            why = "training updates a param in place" if first == "param" else "training feeds a data leaf its batches"
+            raise self.error(f"'{name}' is {'a param' if first == 'param' else 'data'} name{self.where(name)}, "
+                             f"which is assigned once: {why}", st.name_span, "give the new value a name of its own")
+        if st.kind in ("param", "data"):
+            raise self.error(f"'{name}' is already defined{self.where(name)}; a {st.kind} needs a name of "
+                             "its own", st.name_span, "give it a name not used above")
+
+    def version(self, st: ast.Assign) -> str:
+        """The node name of this assignment: `c#k` for the k-th of n > 1 assignments, the plain
+        name for the last."""
+        name = st.name
+        if self.kinds.get(name) == "layer":
+            raise self.error(f"'{name}' is a layer's name{self.where(name)}, which is assigned once",
+                             st.name_span, "give the new value a name of its own")
         self.seen[name] = k = self.seen.get(name, 0) + 1
         return name if k == self.versions[name] else f"{name}#{k}"
 

@@ -19,6 +19,16 @@ def split_version(name: str) -> tuple[str, int | None]:
     return (base, int(k)) if mark and k.isdigit() else (name, None)
 
 
+def name_hint(name: str, names) -> str | None:
+    """A hint for a name that is not there: the versions a rebound name has, or a close name."""
+    base, k = split_version(name)
+    if k is None or base not in names:
+        return did_you_mean(name, names)
+    n = sum(1 for other in names if split_version(other)[0] == base and other != base)
+    return (f"'{base}' is assigned {n} times: {base}#1 to {base}#{n}" if n else
+            f"'{base}' is assigned once, so it has no numbered versions")
+
+
 @dataclass(eq=False)
 class Node:
     index: int
@@ -83,13 +93,7 @@ class Graph:
         try:
             return self.names[name]
         except KeyError:
-            base, k = split_version(name)
-            hint = did_you_mean(name, self.names)
-            if k is not None and base in self.names:
-                n = sum(1 for other in self.names if split_version(other)[0] == base and other != base)
-                hint = (f"'{base}' is assigned {n} times: {base}#1 to {base}#{n}" if n else
-                        f"'{base}' is assigned once, so it has no numbered versions")
-            raise BpError(f"no node named '{name}'", hint=hint) from None
+            raise BpError(f"no node named '{name}'", hint=name_hint(name, self.names)) from None
 
     def node(self, name: str) -> Node:
         return self.nodes[self.index(name)]

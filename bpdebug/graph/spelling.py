@@ -29,8 +29,8 @@ def resolve(builder, e: ast.Call) -> ast.Call:
     if "." not in func or func in builder.defs or func in FUNCTIONS:
         return e
     if e.method:   # `(a).np.exp()`
-        raise builder.error(f"'.{func}()' is not a method: after '.', write one function name, "
-                            "such as .relu()", e.func_span)
+        raise builder.error(f"'.{func}()' is not a method", e.func_span,
+                            "after '.', write one function name, such as .relu()")
     prefix, _, name = func.rpartition(".")
     if prefix in MODULES:
         return _module_call(builder, e, prefix, name)
