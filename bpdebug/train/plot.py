@@ -7,14 +7,18 @@ from ..graph import format_number
 
 # Braille characters hold 2x4 dots: bit for the dot at (row, column) of a cell.
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+POINT = "•"
 
 
-def plot_lines(values, width: int = 60, height: int = 8) -> list[str]:
+def plot_lines(values, width: int = 60, height: int = 8, points=()) -> list[str]:
     """A line plot of a series (a loss curve) in braille, as plain lines for any front end:
     the y axis labelled with the largest and smallest value, a log scale (said in the last
-    line) when the values span more than two decades. Non-finite values leave gaps."""
+    line) when the values span more than two decades. Non-finite values leave gaps.
+    `points`: (step, value) pairs marked POINT on the same axes (the held-out loss), step 1
+    being the series' first value."""
     ys = [float(v) for v in values]
-    finite = [y for y in ys if math.isfinite(y)]
+    marks = [(k, float(v)) for k, v in points if math.isfinite(v)]
+    finite = [y for y in ys if math.isfinite(y)] + [v for _, v in marks]
     if not finite:
         return ["(nothing to plot)"]
     lo, hi = min(finite), max(finite)
@@ -37,9 +41,14 @@ def plot_lines(values, width: int = 60, height: int = 8) -> list[str]:
             r = rows - 1 - level
             grid[r // 4][x // 2] |= _DOTS[r % 4][x % 2]
         previous = last
+    cells = [[chr(0x2800 + bits) for bits in row] for row in grid]
+    for k, v in marks:
+        x = min(cols - 1, max(0, (k - 1) * cols // len(ys)))
+        r = rows - 1 - round((scale(v) - bottom) / span * (rows - 1))
+        cells[r // 4][x // 2] = POINT
     labels = [format_number(hi)] + [""] * (height - 2) + [format_number(lo)] if height > 1 else [format_number(hi)]
     pad = max(len(s) for s in labels)
-    lines = [f"{s:>{pad}} ┤" + "".join(chr(0x2800 + bits) for bits in row) for s, row in zip(labels, grid)]
+    lines = [f"{s:>{pad}} ┤" + "".join(row) for s, row in zip(labels, cells)]
     last = str(len(ys)) if len(ys) > 1 else ""
     lines.append(" " * pad + " └" + "─" * len(grid[0]))
     lines.append(" " * (pad + 2) + "1" + last.rjust(max(len(grid[0]) - 1, len(last) + 1))
