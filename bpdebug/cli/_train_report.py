@@ -56,28 +56,32 @@ def _held_out(trainer) -> Text:
 
 def _predictions(trainer, rows, outputs, targets) -> Table:
     name = trainer.prediction
-    which = "held-out rows" if trainer.evaluator is not None else "rows"
+    which = "each held-out row" if trainer.evaluator is not None else "each row"
     outputs = np.asarray(outputs)
+    if outputs.ndim == 2 and outputs.shape[1] == 1:       # one number a row: shown as a number
+        outputs = outputs[:, 0]
+        targets = None if targets is None else np.asarray(targets).reshape(len(outputs))
     count = len(outputs) if np.ndim(outputs) else 1
     classes = np.ndim(outputs) == 2 and outputs.shape[1] > 1
     shown = min(count, PREDICTED_ROWS)
-    table = Table(title=f"{name} for the {which}" + (f" (the first {shown} of {count}; --json has all)"
-                                                   if shown < count else ""),
+    table = Table(title=f"{name} for {which}" + (f" (the first {shown} of {count}; --json has all)"
+                                               if shown < count else ""),
                   header_style="bold", title_justify="left")
     table.add_column("row", justify="right")
-    table.add_column(name, overflow="fold")
-    if classes:
+    if classes:            # the class first: the scores are a long row
         table.add_column("class", justify="right")
     if targets is not None:
-        table.add_column(trainer.target, overflow="fold")
+        table.add_column(trainer.target, justify="right" if classes else "left", overflow="fold")
+    table.add_column(name, overflow="fold")
     for k in range(shown):
         out = outputs[k] if np.ndim(outputs) else outputs
-        cells = [str(rows[k]) if rows is not None else "", format_value(out, 10)]
+        cells = [str(rows[k]) if rows is not None else ""]
         if classes:
             cells.append(str(int(np.argmax(out))))
         if targets is not None:
             target = np.asarray(targets)[k]
             cells.append(str(int(np.argmax(target))) if classes and np.shape(target) == np.shape(out)
                          else format_value(target, 10))
+        cells.append(format_value(out, 10))
         table.add_row(*cells)
     return table

@@ -68,7 +68,14 @@ def trainer_for(session, args):
     trace only shows what was recorded)."""
     from ..trace import ReplaySession
 
-    if isinstance(session, ReplaySession) or not any(n.kind == "param" for n in session.graph.nodes):
+    given = [flag for flag, name, *_ in FLAGS if getattr(args, name, None) is not None]
+    if isinstance(session, ReplaySession):
+        if given:
+            raise BpError(f"{args.file} is a recording, which does not train: {given[0]} does nothing")
+        return None
+    if not any(n.kind == "param" for n in session.graph.nodes):
+        if given:
+            raise BpError(f"nothing to train: the program has no param, so {given[0]} does nothing")
         return None
     try:
         # every gradient, as without training: the debugger shows them all

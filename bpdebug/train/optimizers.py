@@ -166,7 +166,8 @@ class Adam(Optimizer):
         c1, c2 = 1 - b1 ** t, 1 - b2 ** t
         m_hat, v_hat = m / c1, v / c2
         lines.append(_line("m", m, f"{_n(b1)} * ", ("m", m0), f" + {_n(1 - b1)} * ", g))
-        lines.append(_line("v", v, f"{_n(b2)} * ", ("v", v0), f" + {_n(1 - b2)} * ", g, "^2"))
+        squared = (f"({g[0]})" if "/" in g[0] else g[0], g[1])      # (dC/dw)^2, g^2
+        lines.append(_line("v", v, f"{_n(b2)} * ", ("v", v0), f" + {_n(1 - b2)} * ", squared, "^2"))
         lines.append(_line("m\u0302", m_hat, ("m", m), f" / (1 - {_n(b1)}^{t})"))
         lines.append(_line("v\u0302", v_hat, ("v", v), f" / (1 - {_n(b2)}^{t})"))
         lines.append(_line(u.param, u.new, (u.param, u.old), f" - {_n(u.lr)} * ", ("m\u0302", m_hat),

@@ -67,7 +67,7 @@ class Settings:
 
         self.checked()
         return Trainer(session, self.rate, optimizer=self.make_optimizer(),
-                       schedule=parse_schedule(self.schedule, self.lr_end, self.steps),
+                       schedule=parse_schedule(self.schedule, self.lr_end, self.steps), steps=self.steps,
                        batch=self.batch, seed=self.seed, val=self.val, eval_every=self.eval_every,
                        metric=self.metric, all_gradients=all_gradients)
 

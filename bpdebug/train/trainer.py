@@ -63,11 +63,12 @@ class Update:
 
 class Trainer:
     def __init__(self, session: Session, lr: float = 0.1, *, optimizer: Optimizer | None = None,
-                 schedule: Schedule | None = None, batch: int | None = None, seed: int = 0,
+                 schedule: Schedule | None = None, steps: int | None = None, batch: int | None = None, seed: int = 0,
                  val: float | None = None, eval_every: int | None = None, metric: str | None = None,
                  all_gradients: bool = False):
         """`session` is a program with params; its data leaves hold the whole data set.
-        `batch`: rows per step (None: all of them); `seed` draws the batches and the held-out
+        `steps`: how many training steps a run takes (what the TUI offers; the schedule's
+        horizon is its own); `batch`: rows per step (None: all of them); `seed` draws the batches and the held-out
         rows; `val`: the share of rows held out, evaluated every `eval_every` steps (default:
         after each epoch) for the loss and the `metric`; `all_gradients`: also compute the
         gradients no param needs (of data leaves, say)."""
@@ -86,8 +87,7 @@ class Trainer:
         self.lr = float(lr)
         self.optimizer = optimizer or SGD()
         self.schedule = schedule or Schedule()
-        self.seed = seed
-        self.metric = metric
+        self.steps, self.seed, self.metric = steps, seed, metric
         program = program_training(graph)
         self.prediction, self.target = program.prediction, program.target   # what the loss compares
         self.evaluator: Evaluator | None = None

@@ -152,8 +152,8 @@ def test_stepping_xor_past_the_backward_pass_updates_each_param_by_minus_lr_time
                 assert np.array_equal(p.value, old[p.name] - 0.1 * grads[p.name])
                 text = screen_text(app)
                 assert f"step {s.total + k} of {s.total + len(params)}" in text
-                assert f"▶ {p.name} = {p.name} - 0.1 * grad({p.name})" in text
-                assert f"update  {p.name} = {p.name} - lr * dC/d{p.name}" in text
+                assert f"sgd lr 0.1  ▶ {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
+                assert f"update  {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
                 assert row_text(app, p.name).startswith("  ▶")
                 for q in params[:k - 1]:
                     assert row_text(app, q.name).startswith("  ↓")          # updated
@@ -206,7 +206,7 @@ def test_continue_stops_after_the_backward_pass_then_after_the_updates():
             assert trainer.phase == "done" and len(trainer.losses) == 1
             await pilot.press("c")                                           # the next training step
             assert trainer.steps_done == 1 and trainer.phase == "update"
-            await command(pilot, "restart")                                 # back to its beginning
+            await command(pilot, "restart step")                            # back to its beginning
             assert trainer.t == 0 and trainer.steps_done == 1
             await command(pilot, "step 3")
             assert s.t == 3
