@@ -118,17 +118,11 @@ def command_restart(trainer: Trainer, arg: str) -> Result:
 
 def command_train(trainer: Trainer, arg: str) -> Result:
     count = commands.count_arg(arg)
-    done, first = trainer.steps_done, None
-    stop = None
-    for _ in range(count):
-        stop = trainer.finish_step()
-        if stop is not None or trainer.diverged:
-            break
-        if first is None:
-            first = trainer.losses[-1]
-    if stop is not None:
+    done = trainer.steps_done
+    stop = trainer.run(count)
+    if stop is not None:               # a breakpoint in the passes
         return _moved(trainer, stop)
-    ran = trainer.steps_done - done
+    ran, first = trainer.steps_done - done, trainer.losses[done]
     name = trainer.loss_name
     text = (f"{ran} training step{'s' * (ran != 1)} done (to step {trainer.steps_done}): "
             f"{name} {first:.6g} -> {trainer.losses[-1]:.6g}" + _held_out(trainer))
