@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..check.health import FLAG_SHARE, layer_health
 from ..check.origin import Origin, nonfinite_origin
 from ..graph import format_number
@@ -42,7 +44,7 @@ def divergence(trainer) -> Divergence | None:
     """At the end of a training step, whether it diverged."""
     step, name = trainer.steps_done, trainer.loss_name
     loss, first = trainer.losses[-1], trainer.losses[0]
-    bad = [u.param for u in trainer.updates if not finite(u.new)]
+    bad = [u.param for u in trainer.updates if not _finite(u.new)]
     if math.isfinite(loss) and not bad:
         if first > 0 and loss > GROWTH * first:
             return Divergence(step, f"{name} grew past {GROWTH:g} times its first value "
@@ -51,6 +53,14 @@ def divergence(trainer) -> Divergence | None:
     what = f"{name} became {loss}" if not math.isfinite(loss) else f"{bad[0]} became nan or inf"
     origin = nonfinite_origin(trainer.session)
     return Divergence(step, what, origin, "" if origin is not None else (bad[0] if bad else ""))
+
+
+def _finite(x) -> bool:
+    """report.finite, a sum first: once a step for every param, and a sum costs less than a
+    mask (a sum that overflows is checked element by element)."""
+    if isinstance(x, float):
+        return math.isfinite(x)
+    return math.isfinite(float(np.add.reduce(x, axis=None))) or finite(x)
 
 
 def layer_norms(session) -> dict:

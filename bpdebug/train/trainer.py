@@ -34,7 +34,7 @@ from .schedules import Schedule
 UPDATE = "update"
 
 
-@dataclass
+@dataclass(slots=True)
 class Update:
     """One param's update by the optimizer: old and new value, the gradient, the rate, and the
     optimizer's state for the param before and after (momentum's v; Adam's t, m, v)."""
@@ -217,28 +217,34 @@ class Trainer:
 
     def upcoming_update(self) -> Update | None:
         """What the next update would do, without doing it (None outside the update phase)."""
-        if self.phase != UPDATE:
+        with np.errstate(all="ignore"):      # a diverging step's inf is a finding, not a warning
+            return self._next_update()
+
+    def _next_update(self) -> Update | None:
+        s, k = self.session, len(self.updates)
+        if s.t < s.total or k == len(self.params):
             return None
-        i = self.params[self.applied]
-        node = self.session.graph.nodes[i]
-        g = self.session.grads[i]
+        i = self.params[k]
+        node = s.graph.nodes[i]
+        g = s.grads[i]
         if g is None:  # the loss does not depend on this param
             g = zero_gradient(node.shape)
-        lr, before = self.rate, self.state[i]
-        with np.errstate(all="ignore"):      # a diverging step's inf is a finding, not a warning
-            new, after = self.optimizer.update(node.value, g, lr, before)
-        return Update(node.name, i, self.applied, node.value, g, lr, new, before, after, self.optimizer,
-                      self.loss_name)
+        lr, before = self.schedule.rate(self.lr, self.steps_done + 1), self.state[i]
+        new, after = self.optimizer.update(node.value, g, lr, before)
+        return Update(node.name, i, k, node.value, g, lr, new, before, after, self.optimizer, self.loss_name)
 
     def update(self) -> Update | None:
         """Apply the next param's update (after the backward pass); None if there is none."""
-        u = self.upcoming_update()
+        with np.errstate(all="ignore"):
+            return self._apply(self._next_update())
+
+    def _apply(self, u: Update | None) -> Update | None:
         if u is None:
             return None
         self._set_param(u.index, u.new)
         self.state[u.index] = u.state_after
         self.updates.append(u)
-        if self.applied == len(self.params):
+        if len(self.updates) == len(self.params):
             self._step_finished(u.lr)
         return u
 
@@ -310,8 +316,9 @@ class Trainer:
 
     def finish_updates(self) -> None:
         """Apply the updates left in this training step."""
-        while self.update() is not None:
-            pass
+        with np.errstate(all="ignore"):
+            while self._apply(self._next_update()) is not None:
+                pass
 
     def back(self, count: int = 1) -> int:
         """Take back up to `count` steps of this training step, updates first, then the passes
