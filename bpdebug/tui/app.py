@@ -112,7 +112,7 @@ class BpDebugApp(TrainingKeys, App):
             yield StopLog(id="log")
         with Horizontal(id="command"):
             yield Label(":", id="prompt")
-            yield CommandLine(s, commands=("train",) if self.training else (), id="command-line")
+            yield CommandLine(s, commands=("train", "lr") if self.training else (), id="command-line")
         yield Footer(compact=self.training is not None)
 
     def on_resize(self, event) -> None:
