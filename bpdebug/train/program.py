@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..graph import COSTS
+from ..graph.network import COSTS
 from ..lang import BpError, ast
 from .settings import statement_settings
 

@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 
+from ..files import MAX_DATA_BYTES, read_limited
 from ..lang import BpError, did_you_mean
 
 
@@ -23,8 +24,7 @@ def save_params(params: dict, path: str) -> None:
 def read_params(path: str) -> dict:
     """{name: float array} from an .npz file; a BpError for anything else."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read_limited(path, MAX_DATA_BYTES, f"params file {path}")
     except OSError as err:
         raise BpError(f"cannot read {path}: {err.strerror or err}") from None
     if not raw.startswith(b"PK"):
