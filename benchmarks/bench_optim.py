@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 
 import bpdebug  # noqa: E402
 from bpdebug.train.optimizers import Adam  # noqa: E402
+from bpdebug.train.settings import Settings  # noqa: E402
 from bpdebug.train.trainer import Trainer  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -142,8 +143,8 @@ def adam_step(rounds: int, steps: int = 30) -> float:
 
 def digits_epoch(rounds: int, batch: int) -> float:
     session = bpdebug.load_file(EXAMPLES / "digits_mlp.bp")
-    from bpdebug.train.settings import Settings
-    trainer = Settings(optimizer="adam", lr=0.01, batch=batch, val=0.2, metric="accuracy", seed=0).make_trainer(session)
+    trainer = Trainer.from_settings(session, Settings(optimizer="adam", lr=0.01, batch=batch, val=0.2,
+                                                          metric="accuracy", seed=0))
     pixels = np.loadtxt(EXAMPLES / "data" / "digits_pixels.csv", delimiter=",", skiprows=1)
     onehot = np.loadtxt(EXAMPLES / "data" / "digits_onehot.csv", delimiter=",", skiprows=1)
     order = np.random.default_rng(0).permutation(len(pixels))   # the held-out split, seed 0

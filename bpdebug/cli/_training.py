@@ -67,6 +67,7 @@ def trainer_for(session, args):
     """A Trainer to step through, for a live program with params, else None (a replay of a
     trace only shows what was recorded)."""
     from ..trace import ReplaySession
+    from ..train import Trainer
 
     given = [flag for flag, name, *_ in FLAGS if getattr(args, name, None) is not None]
     if isinstance(session, ReplaySession):
@@ -79,7 +80,7 @@ def trainer_for(session, args):
         return None
     try:
         # every gradient, as without training: the debugger shows them all
-        return settings_for(args, session.graph).make_trainer(session, all_gradients=True)
+        return Trainer.from_settings(session, settings_for(args, session.graph), all_gradients=True)
     except BpError as err:
         raise err.located(None, session.graph.filename) from None
 

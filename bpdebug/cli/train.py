@@ -23,13 +23,14 @@ def configure(p) -> None:
 
 def main(args) -> int:
     from ..lang import BpError
+    from ..train import Trainer
 
     session = load_session(args)
     try:
         settings = settings_for(args, session.graph)
         if settings.steps is None:
             raise BpError("how many steps? give --steps N, or `train steps=N` in the program")
-        trainer = settings.make_trainer(session)
+        trainer = Trainer.from_settings(session, settings)
         predictions = trainer.predictions() if args.predict else None   # checks it can, before training
     except BpError as err:
         raise err.located(None, session.graph.filename) from None

@@ -62,15 +62,6 @@ class Settings:
             raise BpError(str(err)) from None
         return self
 
-    def make_trainer(self, session, all_gradients: bool = False):
-        from .trainer import Trainer
-
-        self.checked()
-        return Trainer(session, self.rate, optimizer=self.make_optimizer(),
-                       schedule=parse_schedule(self.schedule, self.lr_end, self.steps), steps=self.steps,
-                       batch=self.batch, seed=self.seed, val=self.val, eval_every=self.eval_every,
-                       metric=self.metric, all_gradients=all_gradients)
-
 
 NAMES = tuple(f.name for f in fields(Settings))
 

@@ -29,7 +29,8 @@ from .divergence import Divergence, divergence, layer_norms, saturation_warnings
 from .evaluate import Evaluation, Evaluator, split_rows
 from .optimizers import SGD, Optimizer
 from .program import program_training
-from .schedules import Schedule
+from .schedules import Schedule, parse_schedule
+from .settings import Settings
 
 UPDATE = "update"
 
@@ -119,6 +120,15 @@ class Trainer:
         if not all_gradients:
             _only_param_gradients(session)
         self.reset()
+
+    @classmethod
+    def from_settings(cls, session: Session, settings: Settings, all_gradients: bool = False) -> "Trainer":
+        """A Trainer as train.settings.Settings say (checked first)."""
+        settings.checked()
+        return cls(session, settings.rate, optimizer=settings.make_optimizer(),
+                   schedule=parse_schedule(settings.schedule, settings.lr_end, settings.steps),
+                   steps=settings.steps, batch=settings.batch, seed=settings.seed, val=settings.val,
+                   eval_every=settings.eval_every, metric=settings.metric, all_gradients=all_gradients)
 
     def _evaluator(self, session, data: dict, rows, metric) -> Evaluator:
         return Evaluator(_rebuilt(session, data), rows, metric, self.prediction, self.target)
