@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 
 import bpdebug
-from bpdebug.cli import main
 from bpdebug.train.evaluate import accuracy, split_rows
 from bpdebug.train.trainer import Trainer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def classes_program(tmp_path, rows: int = 40) -> Path:
@@ -103,9 +94,9 @@ def test_held_out_rows_are_measured_after_each_epoch_or_every_n_steps(tmp_path):
     assert [e.step for e in t.evaluations] == [2, 4]
 
 
-def test_json_reports_the_held_out_curves_and_the_rate_of_each_step(capsys, tmp_path):
+def test_json_reports_the_held_out_curves_and_the_rate_of_each_step(cli, tmp_path):
     prog = classes_program(tmp_path)
-    code, out, _ = run(capsys, "train", str(prog), "--steps", "6", "--lr", "1", "--val", "0.25",
+    code, out, _ = cli("train", str(prog), "--steps", "6", "--lr", "1", "--val", "0.25",
                        "--metric", "accuracy", "--eval-every", "2", "--schedule", "step:3:0.5", "--json")
     result = json.loads(out)
     assert code == 0
@@ -115,48 +106,48 @@ def test_json_reports_the_held_out_curves_and_the_rate_of_each_step(capsys, tmp_
     assert result["metric"] == "accuracy" and all(0 <= a <= 1 for a in result["val_metric"])
 
 
-def test_the_summary_plots_the_held_out_loss_and_gives_the_accuracy(capsys, tmp_path):
+def test_the_summary_plots_the_held_out_loss_and_gives_the_accuracy(cli, tmp_path):
     prog = classes_program(tmp_path)
-    code, out, _ = run(capsys, "train", str(prog), "--steps", "20", "--lr", "1", "--val", "0.25",
+    code, out, _ = cli("train", str(prog), "--steps", "20", "--lr", "1", "--val", "0.25",
                        "--metric", "accuracy")
     assert code == 0 and "(10 more held out)" in out
     assert "•" in out and "• on the held-out rows" in out
     assert "held out (10 rows), at step 20: C " in out and "accuracy " in out and "(best " in out
 
 
-def test_predict_shows_that_xor_outputs_round_to_0_1_1_0(capsys):
-    code, out, _ = run(capsys, "train", str(EXAMPLES / "xor.bp"), "--predict")
+def test_predict_shows_that_xor_outputs_round_to_0_1_1_0(cli):
+    code, out, _ = cli("train", str(EXAMPLES / "xor.bp"), "--predict")
     table = out[out.index("out for each row"):].splitlines()
     rows = [line.split("│")[1:4] for line in table if line.startswith("│")]
     assert code == 0 and [(int(r), int(y)) for r, y, _ in rows] == [(0, 0), (1, 1), (2, 1), (3, 0)]
     assert [round(float(o)) for _, _, o in rows] == [0, 1, 1, 0]
 
 
-def test_predict_in_json_gives_every_row_output_and_target(capsys, tmp_path):
-    code, out, _ = run(capsys, "train", str(classes_program(tmp_path)), "--steps", "3", "--predict", "--json")
+def test_predict_in_json_gives_every_row_output_and_target(cli, tmp_path):
+    code, out, _ = cli("train", str(classes_program(tmp_path)), "--steps", "3", "--predict", "--json")
     predictions = json.loads(out)["predictions"]
     assert code == 0 and predictions["rows"] == list(range(40))
     assert np.shape(predictions["outputs"]) == (40, 3)
     np.testing.assert_array_equal(predictions["targets"], np.load(tmp_path / "y.npy"))
 
 
-def test_predict_lists_the_held_out_rows_with_their_class(capsys, tmp_path):
+def test_predict_lists_the_held_out_rows_with_their_class(cli, tmp_path):
     prog = classes_program(tmp_path)
-    code, out, _ = run(capsys, "train", str(prog), "--steps", "30", "--lr", "1", "--val", "0.25", "--predict")
+    code, out, _ = cli("train", str(prog), "--steps", "30", "--lr", "1", "--val", "0.25", "--predict")
     assert code == 0 and "o for each held-out row" in out
     held = split_rows(40, 0.25, 0)[1]
     rows = [line.split("│") for line in out.splitlines() if line.startswith("│") and line.split("│")[2].strip().isdigit()]
     assert [int(r[1]) for r in rows] == held.tolist()
 
 
-def test_predict_needs_a_named_prediction(capsys):
-    code, _, err = run(capsys, "train", "-e", "param w = 3\nloss C = (w - 1)^2", "--steps", "1", "--predict")
+def test_predict_needs_a_named_prediction(cli):
+    code, _, err = cli("train", "-e", "param w = 3\nloss C = (w - 1)^2", "--steps", "1", "--predict")
     assert code == 2 and "--predict shows the model's output" in err
 
 
-def test_the_readme_line_takes_the_digits_mlp_past_95_percent_in_under_30_seconds(capsys):
+def test_the_readme_line_takes_the_digits_mlp_past_95_percent_in_under_30_seconds(cli):
     started = time.perf_counter()
-    code, out, _ = run(capsys, "train", str(EXAMPLES / "digits_mlp.bp"), "--optimizer", "adam", "--lr", "0.01",
+    code, out, _ = cli("train", str(EXAMPLES / "digits_mlp.bp"), "--optimizer", "adam", "--lr", "0.01",
                        "--batch", "64", "--steps", "600", "--val", "0.2", "--metric", "accuracy", "--json")
     elapsed = time.perf_counter() - started
     result = json.loads(out)

@@ -10,21 +10,12 @@ import pytest
 
 import bpdebug
 from bpdebug import BpError
-from bpdebug.cli import main
 from bpdebug.train.program import program_training
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 XOR = str(EXAMPLES / "xor.bp")
 SQUARE = "param w = 3\nloss C = (w - 1)^2\n"
 
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_train_statement_is_read_and_the_loss_names_what_it_compares():
@@ -38,24 +29,24 @@ def test_the_train_statement_is_read_and_the_loss_names_what_it_compares():
     assert program_training(s.graph).prediction is None       # the loss is no cost of names
 
 
-def test_a_program_trains_with_its_own_settings_and_the_flags_override_them(capsys):
-    code, out, _ = run(capsys, "train", XOR, "--json")
+def test_a_program_trains_with_its_own_settings_and_the_flags_override_them(cli):
+    code, out, _ = cli("train", XOR, "--json")
     result = json.loads(out)
     assert code == 0 and result["steps"] == 2000 and set(result["lrs"]) == {4.0}
     assert result["losses"][-1] < 0.001                     # the documented loss: about 0.0005
-    code, out, _ = run(capsys, "train", XOR, "--steps", "3", "--lr", "0.5", "--json")
+    code, out, _ = cli("train", XOR, "--steps", "3", "--lr", "0.5", "--json")
     result = json.loads(out)
     assert result["steps"] == 3 and result["lrs"] == [0.5, 0.5, 0.5]
 
 
-def test_without_steps_anywhere_train_asks_for_them(capsys):
-    code, _, err = run(capsys, "train", "-e", SQUARE)
+def test_without_steps_anywhere_train_asks_for_them(cli):
+    code, _, err = cli("train", "-e", SQUARE)
     assert code == 2 and "how many steps? give --steps N, or `train steps=N` in the program" in err
 
 
-def test_the_default_rate_depends_on_the_optimizer(capsys):
+def test_the_default_rate_depends_on_the_optimizer(cli):
     for optimizer, rate in (("sgd", 0.1), ("momentum", 0.1), ("adam", 0.001)):
-        code, out, _ = run(capsys, "train", "-e", SQUARE, "--steps", "1", "--optimizer", optimizer, "--json")
+        code, out, _ = cli("train", "-e", SQUARE, "--steps", "1", "--optimizer", optimizer, "--json")
         assert code == 0 and json.loads(out)["lrs"] == [rate]
 
 
@@ -75,8 +66,8 @@ def test_the_default_rate_depends_on_the_optimizer(capsys):
     ("train lr=2 * 3", "train lr= takes a number or a name", "2 * 3"),
     ("train lr=2, lr=3", "train sets 'lr' twice", "lr=3"),
 ])
-def test_bad_settings_in_the_program_are_located(capsys, statement, message, caret):
-    code, out, err = run(capsys, "run", "-e", SQUARE + statement)
+def test_bad_settings_in_the_program_are_located(cli, statement, message, caret):
+    code, out, err = cli("run", "-e", SQUARE + statement)
     assert code == 2 and out == "" and message in err and "Traceback" not in err
     line = err.splitlines()
     at = line[1].index(statement) + statement.index(caret)
@@ -112,25 +103,25 @@ def test_a_second_train_statement_is_an_error():
     (["--val", "0.25", "--metric", "accuracy"], "accuracy needs one score per class in each row "
                                                 "(shape (rows, classes)); the output 'out' has shape (1, 1)"),
 ])
-def test_bad_training_flags_exit_2_with_one_message(capsys, flags, message):
-    code, out, err = run(capsys, "train", XOR, "--steps", "2", *flags, "--json")
+def test_bad_training_flags_exit_2_with_one_message(cli, flags, message):
+    code, out, err = cli("train", XOR, "--steps", "2", *flags, "--json")
     if message is None:
         assert code == 0
         return
     assert code == 2 and message in err and out == "" and "Traceback" not in err
 
 
-def test_a_schedule_over_steps_needs_the_steps(capsys):
-    code, _, err = run(capsys, "tui", "-e", SQUARE, "--schedule", "linear")
+def test_a_schedule_over_steps_needs_the_steps(cli):
+    code, _, err = cli("tui", "-e", SQUARE, "--schedule", "linear")
     assert code == 2 and "a linear schedule runs over a number of steps" in err
 
 
-def test_accuracy_needs_a_cost_of_two_names(capsys, tmp_path):
+def test_accuracy_needs_a_cost_of_two_names(cli, tmp_path):
     (tmp_path / "d.csv").write_text("a,b,c,d\n1,0,1,0\n0,1,0,1\n1,1,1,0\n0,0,0,1\n1,0,1,0\n")
     prog = tmp_path / "p.bp"
     prog.write_text('data X = csv("d.csv", cols=[0, 1])\ndata Y = csv("d.csv", cols=[2, 3])\n'
                     "layer o = dense(X, 2, seed=1)\nloss C = softmax_cross_entropy(o * 1, Y)\n")
-    code, _, err = run(capsys, "train", str(prog), "--steps", "2", "--val", "0.4", "--metric", "accuracy")
+    code, _, err = cli("train", str(prog), "--steps", "2", "--val", "0.4", "--metric", "accuracy")
     assert code == 2 and "accuracy compares the model's output with its labels" in err
 
 
