@@ -167,5 +167,5 @@ def command_where(trainer: Trainer, arg: str) -> Result:
                       f"applied; next: {nxt}")
     if trainer.phase == DONE:
         return Result(f"{head} done: {trainer.loss_name} = {trainer.losses[-1]:.6g}; the next "
-                      "step begins the next training step")
+                      "`step` begins the next training step")
     return Result(f"{head}\n{commands.command_where(trainer.session, arg).text}")

@@ -102,28 +102,31 @@ class TrainingKeys:
         if done <= 0:
             return "interrupted before a training step finished"
         if done == 1:
-            return f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}" + self._training_news(False)
+            return (f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}"
+                    + self._training_news(False, run.losses))
         first = tr.losses[run.losses - 1] if run.losses else tr.losses[0]
         return (f"{done} training steps done (to step {tr.steps_done}): "
-                f"{tr.loss_name} {first:.6g} → {tr.losses[-1]:.6g}" + self._training_news(False))
+                f"{tr.loss_name} {first:.6g} → {tr.losses[-1]:.6g}" + self._training_news(False, run.losses))
 
     def _end_of_passes(self) -> str:
         if self.training is None:
             return "done: every gradient is final"
         return "every gradient is final; the updates are next: s one param, c all of them"
 
-    def _training_news(self, loss: bool = True) -> str:
-        """At the end of a training step, its loss (unless not `loss`), the held-out scores
-        measured after it, and whether training diverged."""
+    def _training_news(self, loss: bool = True, since: int | None = None) -> str:
+        """At the end of a training step, its loss (unless not `loss`), the latest held-out
+        scores measured after step `since` (default: the step before), and whether training
+        diverged."""
         training = self.training
         if training is None or training.phase != DONE:
             return ""
         tr = training.trainer
         news = f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}" if loss else ""
         e = tr.evaluations[-1] if tr.evaluations else None
-        if e is not None and e.step == tr.steps_done:
+        if e is not None and e.step > (tr.steps_done - 1 if since is None else since):
             metric = f", {tr.metric} {e.metric:.2%}" if e.metric is not None else ""
-            news += f"; held out: {tr.loss_name} = {e.loss:.6g}{metric}"
+            at = f" (after step {e.step})" if e.step != tr.steps_done else ""
+            news += f"; held out{at}: {tr.loss_name} = {e.loss:.6g}{metric}"
         if tr.diverged:
             return f"{news}; {tr.diverged.message()}"
         return news + ("; s or t goes on to the next" if loss else "")

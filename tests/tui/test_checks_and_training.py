@@ -318,3 +318,19 @@ def test_a_diverging_training_run_stops_and_says_where():
             assert trainer.steps_done == 2
             assert "training stopped at step 2: C became inf; nan or inf was born at node C" in flat(log_text(app))
     run(go())
+
+
+def test_a_training_run_logs_the_latest_held_out_score():
+    async def go():
+        trainer = Trainer(bpdebug.load_file(EXAMPLES / "digits_mlp.bp"), 0.01, batch=64, val=0.2,
+                          metric="accuracy", all_gradients=True)
+        app = BpDebugApp(trainer.session, trainer=trainer)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await command(pilot, "train 30")
+            while app.running:
+                await pilot.pause(0.02)
+            e = trainer.evaluations[-1]
+            assert e.step == 22                                   # an epoch: 1,438 rows // 64
+            assert (f"30 training steps done (to step 30): C {trainer.losses[0]:.6g} → {trainer.losses[-1]:.6g}; "
+                    f"held out (after step 22): C = {e.loss:.6g}, accuracy {e.metric:.2%}") in flat(log_text(app))
+    run(go())
