@@ -155,7 +155,7 @@ class Adam(Optimizer):
         step = m / denominator
         step *= lr / (1 - b1 ** t)
         new = p - step
-        return (float(new) if np.ndim(new) == 0 else new), (t, m, v)
+        return (new if isinstance(new, np.ndarray) else float(new)), (t, m, v)
 
     def explain(self, u):
         lines: list = []

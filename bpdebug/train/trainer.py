@@ -202,7 +202,9 @@ class Trainer:
     def loss(self) -> float | None:
         """The loss of the current step's forward pass (None before it reaches the output)."""
         v = self.session.values[self.session.graph.output]
-        return None if v is None else float(np.reshape(v, -1)[0])
+        if v is None:
+            return None
+        return float(v) if isinstance(v, float) else float(np.reshape(v, -1)[0])   # floats: no numpy call
 
     def param_values(self) -> dict:
         return {self.session.graph.nodes[i].name: self.session.graph.nodes[i].value for i in self.params}
