@@ -436,6 +436,9 @@ def test_numpy_and_math_spellings_resolve_to_the_built_ins(call, op):
     ("x = 1\ny = x + np.zeros(2)", "'np.zeros' has no counterpart", "without 'np.': zeros(...)", "np.zeros"),
     ("x = 1\ny = (x).np.exp()", "'.np.exp()' is not a method", ".relu()", "np.exp"),
     ("x = 1\ny = (x).frob()", "unknown function 'frob'", None, "frob"),
+    ("x = 1\ny = x.relu * 2", "undefined name 'x.relu'", "a method is called: x.relu()", "x.relu"),
+    ("x = [[1, 2]]\ny = x.T", "undefined name 'x.T'", "write transpose(x)", "x.T"),
+    ("x = 1\ny = x * math.pi", "undefined name 'math.pi'", "write the number: 3.141592653589793", "math.pi"),
 ])
 def test_method_and_module_mistakes(text, message, hint, under):
     err = error_of(text)

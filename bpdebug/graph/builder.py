@@ -3,9 +3,8 @@ calls (inline sub-graphs or one custom-op node). Literals and initializers are i
 `layer` and cost sugar in network.py, data files in data.py, Python's spellings of a call
 (`x.relu()`, `np.exp(x)`) in spelling.py. Builds; never evaluates (beyond shapes).
 
-A name assigned again (`c = c + 1`, `c += 1`) gets a new node each time, as in Python: the
-k-th of n assignments makes node `c#k`, the last one node `c`, and `c` always means the
-newest so far.
+What a name means, and the rules of assigning one again (`c += 1` makes version `c#k`), are
+in names.py.
 
 Nothing here recurses over expressions: a program may nest 100,000 levels deep.
 """
@@ -22,6 +21,7 @@ from ..ops.indexing import Key, key_problem
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
 from .network import COSTS, cost, dense_layer
+from .names import NameRules
 from .nodes import LEAF_KINDS, Graph, InlineCall, Node, split_version
 from .spelling import resolve
 
@@ -34,7 +34,7 @@ class _Def:
     grads: dict = field(default_factory=dict)   # param -> ast.Grad
 
 
-class _Builder:
+class _Builder(NameRules):
     def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
         self.program = program
         self.base_dir = base_dir
@@ -81,19 +81,6 @@ class _Builder:
                     self.call_stack[-1] if self.call_stack else None, needs)
         self.nodes.append(node)
         return node.index
-
-    def bind(self, name: str, index: int, span: Span, kind: str = "layer") -> None:
-        """A name that is bound once: a layer's, or a leaf given from outside."""
-        if name in self.names:
-            raise self.error(f"'{name}' is already defined{self.where(name)}; a layer's names are its own",
-                             span, "give the layer another name")
-        self.names[name] = index
-        self.defined_at[name] = span
-        self.kinds[name] = kind
-
-    def where(self, name: str) -> str:
-        span = self.defined_at.get(name)
-        return f" (at line {span.line})" if span else ""
 
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
@@ -201,40 +188,7 @@ class _Builder:
                                  "such as randn(3, 2)), not a computation", st.expr.span)
             # The root node takes the statement's name; `y = x` just makes `y` another name for x.
             index = self.expr(st.expr, name, {})
-        if self.versions[st.name] > 1:
-            self.names[f"{st.name}#{self.seen[st.name]}"] = index
-        self.names[st.name] = index   # from here on, the name means this version
-        self.defined_at[st.name] = st.name_span
-
-    def check_rebinding(self, st: ast.Assign) -> None:
-        """Before anything is built: a param or data name is assigned once (training updates a
-        param in place and feeds data its batches), so neither may be rebound or rebind."""
-        name = st.name
-        base, k = split_version(name)
-        if k is not None:
-            raise self.error(f"'{name}' names version {k} of '{base}'; assign to '{base}' itself",
-                             st.name_span, f"each assignment to '{base}' makes its next version")
-        first = self.kinds.setdefault(name, st.kind)
-        self.defined_at.setdefault(name, st.name_span)
-        if self.versions[name] == 1:
-            return
-        if first in ("param", "data"):
-            why = "training updates a param in place" if first == "param" else "training feeds a data leaf its batches"
-            raise self.error(f"'{name}' is {'a param' if first == 'param' else 'data'} name{self.where(name)}, "
-                             f"which is assigned once: {why}", st.name_span, "give the new value a name of its own")
-        if st.kind in ("param", "data"):
-            raise self.error(f"'{name}' is already defined{self.where(name)}; a {st.kind} needs a name of "
-                             "its own", st.name_span, "give it a name not used above")
-
-    def version(self, st: ast.Assign) -> str:
-        """The node name of this assignment: `c#k` for the k-th of n > 1 assignments, the plain
-        name for the last."""
-        name = st.name
-        if self.kinds.get(name) == "layer":
-            raise self.error(f"'{name}' is a layer's name{self.where(name)}, which is assigned once",
-                             st.name_span, "give the new value a name of its own")
-        self.seen[name] = k = self.seen.get(name, 0) + 1
-        return name if k == self.versions[name] else f"{name}#{k}"
+        self.rebind(st, index)
 
     # ---- expressions (iterative) ----------------------------------------------------------
     def expr(self, root, target: str, env: dict) -> int:
@@ -279,24 +233,7 @@ class _Builder:
             d = env["__def__"]
             raise self.error(f"'{e.name}' is not a parameter of op '{d}'", e.span,
                              did_you_mean(e.name, [k for k in env if not k.startswith("__")]))
-        base, k = split_version(e.name)
-        n = self.versions.get(base, 0)
-        assignments = [st for st in self.program.statements
-                       if isinstance(st, (ast.Assign, ast.Layer)) and st.name == base]
-        later = assignments[(k or 1) - 1] if len(assignments) >= (k or 1) else None
-        if later is self.statement and k is None:
-            raise self.error(f"'{e.name}' has no value yet: this is its first assignment", e.span,
-                             f"give it a value above this line, such as {e.name} = 0")
-        if later is not None and (k is None or n > 1):
-            raise self.error(f"'{e.name}' is used before it is defined (at line {later.span.line})",
-                             e.span, "define it above this line")
-        if k is not None and base in self.names:
-            raise self.error(f"undefined name '{e.name}'", e.span,
-                             f"'{base}' is assigned once, so it has no numbered versions" if n < 2 else
-                             f"'{base}' is assigned {n} times: its versions are {base}#1 to {base}#{n}")
-        if e.name in FUNCTIONS or e.name in self.defs:
-            raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
-        raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
+        raise self.unknown_name(e)
 
     def check_call(self, e: ast.Call) -> None:
         name = e.func

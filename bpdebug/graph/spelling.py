@@ -7,6 +7,8 @@ dotted name that is not itself a function is split here.
 """
 from __future__ import annotations
 
+import math
+
 from ..lang import Span, ast, did_you_mean
 from ..ops import FUNCTIONS
 from .leaves import INITIALIZERS
@@ -54,3 +56,16 @@ def _module_call(builder, e: ast.Call, module: str, name: str) -> ast.Call:
         hint = did_you_mean(target, list(FUNCTIONS) + list(NUMPY_NAMES))
         hint = hint or f"{module}.NAME means bpdebug's function NAME, where there is one (see the README)"
     raise builder.error(f"'{e.func}' has no counterpart among bpdebug's functions", e.func_span, hint)
+
+
+def dotted_name_hint(name: str, names) -> str | None:
+    """A hint for an undefined dotted name that is Python for something else: a method without
+    its call (`x.relu`), NumPy's transpose (`x.T`), math's constants (`math.pi`)."""
+    prefix, _, attr = name.rpartition(".")
+    if prefix in names and attr in FUNCTIONS:
+        return f"a method is called: {name}()"
+    if prefix in names and attr == "T":
+        return f"write transpose({prefix})"
+    if prefix in MODULES and attr in ("pi", "e"):
+        return f"write the number: {getattr(math, attr)!r}"
+    return None
