@@ -87,9 +87,10 @@ def assert_nothing_overlaps(drawing) -> None:
             assert x0 == x1 or y0 == y1, path.points
             cells = [(x, y0) for x in range(min(x0, x1), max(x0, x1) + 1)] if y0 == y1 else \
                     [(x0, y) for y in range(min(y0, y1), max(y0, y1) + 1)]
-            for cell in cells:
-                assert not owner.get(cell, "wire").startswith(("box", "label")), \
-                    f"a wire runs through {owner[cell]} at {cell}"
+            for x, y in cells:
+                assert 0 <= x < drawing.width and 0 <= y < drawing.height, (x, y)
+                assert not owner.get((x, y), "wire").startswith(("box", "label")), \
+                    f"a wire runs through {owner[(x, y)]} at {(x, y)}"
     assert all(0 <= x < drawing.width and 0 <= y < drawing.height for x, y in owner)
 
 

@@ -18,7 +18,7 @@ vertex). The rest is here, and keeps every label clear of everything else:
 grandalf recurses (its block placement, about one level a vertex), so the layout runs with a
 recursion limit sized to what it lays out; callers lay out at most scene.MAX_BOXES boxes, and
 the number of dummy vertices is capped (LONG_WIRE_CELLS): past it, the longest wires get no
-dummy vertices and run along the bottom of the picture instead.
+dummy vertices and run along the bottom of the picture instead, one row for each source.
 """
 from __future__ import annotations
 
@@ -120,11 +120,14 @@ def place(keys: tuple, edges: tuple, heights: tuple) -> Placement:
         for e in part_edges:
             for c in dummies.get(e, {}):
                 dummies[e][c] += offset
-        offset = max(top[k] + height[k] for k in members) + 1
-    bus = {}
-    for e in long_wires:
-        bus[e] = offset
-        offset += 2
+        offset = max([top[k] + height[k] for k in members]
+                     + [row + 1 for e in part_edges for row in dummies.get(e, {}).values()]) + 1
+    bus, source_row = {}, {}
+    for e in long_wires:                  # one row a source: its long wires share it, as one net
+        if e[0] not in source_row:
+            source_row[e[0]] = offset
+            offset += 2
+        bus[e] = source_row[e[0]]
     return Placement(column, top, dummies, bus, 1 + max(column.values(), default=0))
 
 
@@ -307,7 +310,8 @@ def arrange(scene: Scene, lines_of, text_of=label, spacing: int = 3) -> Drawing:
         if below:
             role = _role(w.grad, "grad") if w.grad is not None else "note"
             labels.append(Label(end - len(below), row + 1, below, role))
-    bottom = max([s.y + s.h for s in shapes] + [r + 1 for r in p.bus.values()])
+    bottom = max([s.y + s.h for s in shapes] + [r + 1 for r in p.bus.values()]
+                 + [r + 1 for rows in p.dummies.values() for r in rows.values()])
     return Drawing(total_w, bottom, shapes, paths, labels)
 
 
