@@ -37,7 +37,8 @@ def chain_program(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def measure(session, keys: list[str]) -> dict:
+async def measure(session, keys: list[str], setup: tuple = ()) -> dict:
+    """Time to first paint, then each of `keys` (after pressing `setup`, untimed)."""
     app = BpDebugApp(session)
     paints: list[float] = []
     work = [0.0]
@@ -69,6 +70,9 @@ async def measure(session, keys: list[str]) -> dict:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         first_paint = paints[0] - created
+        if setup:
+            await pilot.press(*setup)
+            await pilot.pause()
         for key in keys:
             before = len(paints)
             work[0] = 0.0
