@@ -385,7 +385,8 @@ class BpDebugApp(TrainingKeys, App):
 
     def action_toggle_breakpoint(self) -> None:
         s = self.session
-        i = self.nodes.cursor
+        graph = self.query_one(GraphView)
+        i = graph.selected_box.node if self.screen.has_class("-graph") else self.nodes.cursor
         name = s.graph.nodes[i].name
         on_node = [b for b in s.breakpoints if b.node == i]
         if on_node:

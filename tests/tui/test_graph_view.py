@@ -76,6 +76,8 @@ def test_enter_on_a_plain_node_puts_it_in_view():
             view = app.query_one(GraphView)
             await pilot.press("right")                  # from x along its wire
             assert view.selected_box.title == "q = x + y"
+            await pilot.press("b")                      # a breakpoint on the box selected
+            assert [b.node for b in s.breakpoints] == [s.graph.index("q")]
             await pilot.press("enter")
             await pilot.press("g")
             assert "inspector: q (selected)" in screen_text(app)
