@@ -16,7 +16,6 @@ and `bpdebug graph` from the shell.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bpdebug  # noqa: E402
-from bench_tui import chain_program, measure  # noqa: E402
+from bench_tui import STEP_ROWS, print_rows, side_by_side  # noqa: E402
 from bpdebug.picture import layout  # noqa: E402
 from bpdebug.picture.scene import Picture  # noqa: E402
 from bpdebug.picture.text import Grid  # noqa: E402
@@ -74,15 +73,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--nodes", type=int, default=10_000)
     a = p.parse_args()
-    results = {}
-    for n in (10, a.nodes):
-        session = bpdebug.load(chain_program(n), f"chain{n}.bp")
-        session.run(limit=session.n - 4)
-        results[n] = asyncio.run(measure(session, (["s"] * 8 + ["r"] * 8) * a.rounds, setup=("g",)))
-    small, big = results[10], results[a.nodes]
-    print(f"{'graph view shown':34}{'10 nodes':>12}{f'{a.nodes:,} nodes':>16}{'ratio':>9}")
-    for label, key in (("step-to-repaint, wall (median)", "wall"), ("step-to-repaint, work (median)", "work")):
-        print(f"{label:34}{small[key] * 1000:10.1f} ms{big[key] * 1000:13.1f} ms{big[key] / small[key]:8.2f}x")
+    print_rows(side_by_side(a.nodes, a.rounds, setup=("g",)), a.nodes, STEP_ROWS, "graph view shown")
     print()
     for name, session in (("chain_rule.bp (5 boxes)", bpdebug.load_file(ROOT / "examples/chain_rule.bp")),
                           ("network_232.bp (8 boxes)", bpdebug.load_file(ROOT / "examples/network_232.bp")),
