@@ -261,6 +261,11 @@ def test_past_what_fits_it_draws_three_wires_around_the_node_and_counts_the_rest
     assert_nothing_overlaps(drawing)
     far = scene_of(s, centre=10)
     assert far.centre == "x10" and 10 in far.by_key and centre not in far.by_key
+    program = "".join(f"x{i} = {i}\n" for i in range(90)) + "y = x89 * 2\n"
+    s = session_at(program, 91)                    # the step of the constant 2
+    assert s.graph.nodes[s.current].kind == "const"
+    near = scene_of(s)
+    assert near.centre == "y" and all(b.kind != "const" for b in near.boxes)
 
 
 def test_the_neighbourhood_stops_at_max_boxes_around_a_hub(monkeypatch):

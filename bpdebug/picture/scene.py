@@ -244,6 +244,8 @@ class Picture:
         current = session.current if current is None else current
         if centre is None:
             centre = current if current is not None else graph.output
+        if centre in self._folded_set:           # a constant is drawn in its reader's formula
+            centre = next(iter(graph.consumers[centre]), graph.output)
         drawn = self.drawn(centre)
         whole = self.box_count() <= MAX_BOXES
         keys = self.keys()
