@@ -123,9 +123,10 @@ class BpDebugApp(TrainingKeys, App):
             compact = event.size.width < COMPACT_FOOTER
             self.query_one(Footer).compact = compact
             # ... and without g (in the help), so that q still shows
-            self._bindings.key_to_bindings["g"] = [replace(b, show=not compact)
-                                                   for b in self._bindings.key_to_bindings["g"]]
-            self.refresh_bindings()
+            graph_keys = self._bindings.key_to_bindings["g"]
+            if any(b.show == compact for b in graph_keys):
+                self._bindings.key_to_bindings["g"] = [replace(b, show=not compact) for b in graph_keys]
+                self.refresh_bindings()
 
     def on_mount(self) -> None:
         s = self.session
