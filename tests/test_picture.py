@@ -266,6 +266,7 @@ def test_past_what_fits_it_draws_three_wires_around_the_node_and_counts_the_rest
     assert s.graph.nodes[s.current].kind == "const"
     near = scene_of(s)
     assert near.centre == "y" and all(b.kind != "const" for b in near.boxes)
+    assert near.current == s.graph.index("y")       # the box that shows the constant, in its formula
 
 
 def test_the_neighbourhood_stops_at_max_boxes_around_a_hub(monkeypatch):

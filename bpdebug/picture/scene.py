@@ -159,6 +159,12 @@ class Picture:
             parent = self.groups[parent].parent
         return False
 
+    def box_of(self, i: int) -> int:
+        """The key of the box node i is drawn in; a scalar constant is drawn in its reader's."""
+        if i in self._folded_set:
+            i = next(iter(self.graph.consumers[i]), self.graph.output)
+        return self.keys()[i]
+
     def box_count(self) -> int:
         self.keys()
         return self._cache[2]
@@ -206,7 +212,7 @@ class Picture:
             return out
         if centre is None:
             return None
-        return sorted(self._around(keys[centre]), key=lambda k: self.members(k).start)
+        return sorted(self._around(self.box_of(centre)), key=lambda k: self.members(k).start)
 
     def _around(self, start: int) -> set[int]:
         """Boxes within DEPTH wires of box `start`, nearest first, at most MAX_BOXES."""
@@ -244,8 +250,6 @@ class Picture:
         current = session.current if current is None else current
         if centre is None:
             centre = current if current is not None else graph.output
-        if centre in self._folded_set:           # a constant is drawn in its reader's formula
-            centre = next(iter(graph.consumers[centre]), graph.output)
         drawn = self.drawn(centre)
         whole = self.box_count() <= MAX_BOXES
         keys = self.keys()
@@ -259,14 +263,15 @@ class Picture:
         drawn_out = {w.source for w in wires}
         for box in boxes:
             wires.extend(self._wires_out(session, box, keys, in_picture, box.key in drawn_out))
-        cur_key = keys[current] if current is not None and highlight else None
+        cur_key = self.box_of(current) if current is not None and highlight else None
         for box in boxes:
             box.current = box.key == cur_key
         shown = sum(len(b.members) for b in boxes) + len(shown_consts)
         t, n = session.t, session.n
         phase = "start" if t == 0 else "forward" if t < n else "backward" if t < session.total else "done"
+        centre_name = graph.nodes[self.members(self.box_of(centre))[-1]].name
         return Scene(boxes, wires, graph.nodes[graph.output].name, t, session.total, phase, n,
-                     0 if whole else n - shown, None if whole else graph.nodes[centre].name,
+                     0 if whole else n - shown, None if whole else centre_name,
                      cur_key if cur_key in in_picture else None)
 
     def _box(self, session, key: int) -> Box:

@@ -73,7 +73,7 @@ class GraphView(ScrollView, can_focus=True):
         """Node i is in view and `current` is the current node: select i's box, and redraw
         (now if the view is shown, else when it next is)."""
         self.node, self.current = i, current
-        self.selected = self.picture.keys()[i]
+        self.selected = self.picture.box_of(i)
         self._stale = True
         if self.display:
             self.rebuild()
