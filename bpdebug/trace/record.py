@@ -22,14 +22,31 @@ from __future__ import annotations
 
 import binascii
 import weakref
+from contextlib import contextmanager
 from itertools import chain, repeat
 from operator import attrgetter, is_not, itemgetter
 from pathlib import Path
 
 import numpy as np
 
-from .lang import BpError
-from .trace_format import NONE, SCALAR_WIDTH, encode, header_line
+from ..lang import BpError
+from .format import NONE, SCALAR_WIDTH, encode, header_line
+
+
+def record(session, path, set_values: dict | None = None) -> Recorder:
+    """Start recording `session` (before its first step) to `path`."""
+    return Recorder(session, path, set_values or {})
+
+
+@contextmanager
+def recording(session, path, set_values: dict | None = None):
+    """Record for the length of a `with` block; the file is complete when it ends."""
+    recorder = record(session, path, set_values) if path else None
+    try:
+        yield recorder
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 class Recorder:
@@ -39,7 +56,7 @@ class Recorder:
     chunk = 4096
 
     def __init__(self, session, path, set_values: dict):
-        from . import __version__
+        from .. import __version__
 
         if session.t:
             raise ValueError("a recorder must be attached before the first step")

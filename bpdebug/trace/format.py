@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .lang import BpError, Span
+from ..lang import BpError, Span
 
 FORMAT_VERSION = 1
 MAGIC = b'{"bpdebug_trace"'     # every trace starts with these bytes (a program cannot)

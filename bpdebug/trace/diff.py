@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace_format import FORWARD, decode
+from .format import FORWARD, decode
 
 
 @dataclass

@@ -1,48 +1,20 @@
-"""Traces: record a live Session to a file as it steps, and replay a file as a Session.
+"""Replaying: a trace file as a Session.
 
-Recording. `record(session, path, values)` attaches a Recorder (bpdebug.trace_record), which
-the engine tells of each chunk of steps it takes; it writes each step the first time it is
-taken, and flushes every fraction of a second, so a run that is killed leaves a readable prefix.
-
-Replaying. `open_trace(path)` rebuilds the graph from the program text in the header (parsing,
-not computing) and returns a ReplaySession: the engine's Session with its moves and its value
-and gradient lists answered from the recording. Each node's value is final once computed, and
-a node's gradient changes only at the backward steps of its consumers, so the state at any
-step is a look-up per node read, not a replay: moving to any step costs O(1).
+`open_trace(path)` rebuilds the graph from the program text in the header (parsing, not
+computing) and returns a ReplaySession: the engine's Session with its moves and its value and
+gradient lists answered from the recording. Each node's value is final once computed, and a
+node's gradient changes only at the backward steps of its consumers, so the state at any step
+is a look-up per node read, not a replay: moving to any step costs O(1).
 """
 from __future__ import annotations
 
 from bisect import bisect_left
-from contextlib import contextmanager
 
-from .engine import Session, Stop
-from .kernel import seed_gradient
-from .lang import BpError
-from .trace_format import TraceFile, decode, is_trace
-from .trace_record import Recorder
+from ..engine import Session, Stop
+from ..kernel import seed_gradient
+from ..lang import BpError
+from .format import TraceFile, decode
 
-__all__ = ["Recorder", "ReplaySession", "is_trace", "open_trace", "record", "recording"]
-
-
-# ---- recording ---------------------------------------------------------------------------------
-
-def record(session: Session, path, set_values: dict | None = None) -> Recorder:
-    """Start recording `session` (before its first step) to `path`."""
-    return Recorder(session, path, set_values or {})
-
-
-@contextmanager
-def recording(session: Session, path, set_values: dict | None = None):
-    """Record for the length of a `with` block; the file is complete when it ends."""
-    recorder = record(session, path, set_values) if path else None
-    try:
-        yield recorder
-    finally:
-        if recorder is not None:
-            recorder.close()
-
-
-# ---- replaying ---------------------------------------------------------------------------------
 
 class ReplaySession(Session):
     """A Session over a recording: the same stepping, breakpoints, watches and commands, with
@@ -153,7 +125,7 @@ class _RecordedGrads(_RecordedValues):
 def open_trace(path, graph=None) -> ReplaySession:
     """A ReplaySession over the trace at `path`. `graph` saves rebuilding the program when the
     caller already has it (it must be the program the header holds)."""
-    from . import load
+    from .. import load
 
     trace = TraceFile(path)
     header = trace.header
