@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+import numpy as np
+
 from ..engine import Session, Stop
 from ..kernel import seed_gradient
 from ..lang import BpError
-from .format import TraceFile, decode
+from .format import TraceFile, decode, printable
 
 
 class ReplaySession(Session):
@@ -125,32 +127,52 @@ class _RecordedGrads(_RecordedValues):
 def open_trace(path, graph=None) -> ReplaySession:
     """A ReplaySession over the trace at `path`. `graph` saves rebuilding the program when the
     caller already has it (it must be the program the header holds)."""
-    from .. import load
-
     trace = TraceFile(path)
-    header = trace.header
     if graph is None:
-        values = dict(header["set"])
-        for name, step in header["data"].items():   # data comes from the trace, not the file
-            if not 1 <= step <= min(trace.steps, header["nodes"]):
-                raise trace.error(1, f"the header places data '{name}' at step {step}, which the "
-                                     "trace does not hold")
-            values[name] = _data_value(trace, step, name)
-        try:
-            graph = load(header["source"], header["file"] or "<trace>", values).graph
-        except BpError as err:
-            raise BpError(f"the program recorded in {trace.path} does not build: {err.message}",
-                          filename=trace.path) from None
+        graph = _recorded_program(trace)
     trace.check(graph)
     return ReplaySession(graph, trace)
 
 
+def _recorded_program(trace: TraceFile):
+    """The graph of the program in the header, built without reading any file: a trace may
+    come from anyone, and its program may name any path. Data leaves take the values their
+    forward lines hold; a data leaf the header gives no line is an error."""
+    from .. import load
+    from ..data import files_refused
+
+    header = trace.header
+    values = dict(header["set"])
+    for name, step in header["data"].items():
+        if step > trace.steps:
+            raise trace.error(1, f"the header places data '{name}' at step {step}, "
+                                 f"which the trace does not hold (it has {trace.steps} steps)")
+        values[name] = _data_value(trace, step, name)
+    try:
+        with files_refused("a replay reads no files, and this trace holds no value for it"):
+            graph = load(header["source"], header["file"] or "<trace>", values).graph
+    except BpError as err:
+        where = f" (line {err.line} of the program)" if err.line else ""
+        raise trace.error(1, f"the program this trace holds does not build{where}: {err.message}") from None
+    output = graph.nodes[graph.output].name
+    if output != header["output"]:
+        raise trace.error(1, f"the header names the output '{printable(header['output'])}'; "
+                             f"its program's output is '{output}'")
+    for name, step in header["data"].items():
+        node = graph.nodes[step - 1] if step <= len(graph.nodes) else None
+        if node is None or node.name != name or node.kind != "data":
+            raise trace.error(1, f"the header places data '{name}' at step {step}, "
+                                 "which is not that data leaf's forward step")
+    return graph
+
+
 def _data_value(trace: TraceFile, step: int, name: str):
     parts = trace.fields(step)
-    if len(parts) != 1:
-        raise trace.error(step + 1, f"expected the value of data '{name}' here")
     try:
-        return decode(parts[0])
+        value = decode(parts[0]) if len(parts) == 1 else None
     except ValueError as err:
         raise trace.error(step + 1, f"corrupted event: {err}") from None
-
+    if not isinstance(value, np.ndarray) or value.ndim < 1:
+        raise trace.error(step + 1, f"expected the value of data '{name}' here "
+                                    "(rows of examples)")
+    return value
