@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
-
 import numpy as np
 
+from .check.breaks import SPECIAL_BREAKS
 from .conditions import Expression
 from .graph import Graph, Node
 from .kernel import Kernel, seed_gradient
@@ -76,15 +75,8 @@ class Breakpoint:
         return " ".join(p for p in parts if p) or "every step"
 
 
-# Named breakpoint checks: name -> test(session, step) -> reason or "". Other modules (the
-# gradient checker) register theirs here, so the engine knows them only by name; Session
-# imports bpdebug.check so that they are registered before any command names them.
-SPECIAL_BREAKS: dict[str, Callable] = {}
-
-
 class Session:
     def __init__(self, graph: Graph):
-        from . import check  # noqa: F401  registers `break nonfinite` and `break mismatch`
         self.graph = graph
         self.n = len(graph.nodes)
         self.total = 2 * self.n
@@ -261,7 +253,7 @@ class Session:
                     self._advance(target - self.t)
                     continue
             self._advance(1)
-            hit = self._hit(nb.get(self.current, ()) + ab if nb else ab)
+            hit = self._hit(nb.get(self.current, []) + ab if nb else ab)
             if hit is not None:
                 return hit
         return self._stopped("end" if self.t >= self.total else "limit")

@@ -516,3 +516,37 @@ def test_the_output(program, output):
     assert s.graph.nodes[s.graph.output].name == output
     s.run()
     assert s.grad(output) == 1.0
+
+
+# Every kind of breakpoint, alone and mixed: node, conditional, special, pass-only, temporary.
+BREAK_KINDS = ["q", "backward x", "forward f", "if value < 0", "backward if grad < -3", "nonfinite",
+               "mismatch", "forward", "backward y if grad != 0"]
+
+
+def _stops(program: str, specs: list, temporary=()) -> list:
+    from bpdebug.commands import execute
+    s = bpdebug.load(program)
+    for spec in specs:
+        assert not execute(s, f"{'tbreak' if spec in temporary else 'break'} {spec}").error
+    stops = []
+    while s.t < s.total:
+        stop = s.run()
+        stops.append((stop.reason, stop.step))
+    return stops
+
+
+@pytest.mark.parametrize("mix", [(a, b) for i, a in enumerate(BREAK_KINDS) for b in BREAK_KINDS[i + 1:]]
+                         + [tuple(BREAK_KINDS)])
+def test_a_mix_of_breakpoints_stops_where_each_alone_would(mix):
+    # `--break q --break nonfinite` once crashed every front end (a tuple added to a list).
+    alone = set()
+    for spec in mix:
+        alone |= {step for reason, step in _stops(CHAIN, [spec]) if reason == "breakpoint"}
+    together = _stops(CHAIN, list(mix))
+    assert {step for reason, step in together if reason == "breakpoint"} == alone
+    assert together[-1][1] == 10
+
+
+def test_a_temporary_breakpoint_mixed_with_others_stops_once():
+    stops = _stops(CHAIN, ["q", "nonfinite", "backward"], temporary=("backward",))
+    assert [step for reason, step in stops if reason == "breakpoint"] == [4, 6, 7]

@@ -39,3 +39,68 @@ def test_the_engine_imports_neither_textual_nor_rich(code):
 def test_headless_commands_do_not_import_textual(argv):
     loaded = modules_after(f"import bpdebug.cli\nassert bpdebug.cli.main({argv!r}) == 0")
     assert "textual" not in loaded
+
+
+def _import_graph() -> dict:
+    """module -> the bpdebug modules it imports, at the top or inside a function, read from
+    the source (`from . import kinks` is an edge to the module bpdebug.check.kinks)."""
+    import ast
+
+    names = {}
+    for path in (ROOT / "bpdebug").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    edges = {}
+    for module, path in names.items():
+        is_package = path.name == "__init__.py"
+        edges[module] = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Imports under `if TYPE_CHECKING:` are for annotations: they never run.
+        skipped = {id(n) for t in ast.walk(tree) if isinstance(t, ast.If)
+                   and getattr(t.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(t)}
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".")[: len(module.split(".")) - node.level + is_package]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    if sub in names:
+                        edges[module].add(sub)
+                    elif target in names:
+                        edges[module].add(target)
+            elif isinstance(node, ast.Import):
+                edges[module] |= {a.name for a in node.names if a.name in names}
+        edges[module].discard(module)
+    return edges
+
+
+def test_no_two_modules_import_each_other():
+    """No import cycles (design.md): found by depth-first search with an explicit stack."""
+    edges = _import_graph()
+    assert "bpdebug.check.breaks" in edges["bpdebug.engine"]  # the edges are read at all
+    state, cycles = {}, []
+    for start in sorted(edges):
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(edges[start])))]
+        path = [start]
+        state[start] = "open"
+        while stack:
+            module, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                state[module] = "done"
+            elif state.get(child) == "open":
+                cycles.append(path[path.index(child):] + [child])
+            elif child not in state:
+                state[child] = "open"
+                path.append(child)
+                stack.append((child, iter(sorted(edges[child]))))
+    assert cycles == [], "\n".join(" -> ".join(c) for c in cycles)

@@ -1,16 +1,16 @@
-"""The named breakpoints `break nonfinite` and `break mismatch`, registered in the engine's
-SPECIAL_BREAKS, and the per-session node checks front ends use to mark failing nodes.
+"""The named breakpoints `break nonfinite` and `break mismatch` (SPECIAL_BREAKS, which the
+engine reads), and the per-session node checks front ends use to mark failing nodes.
 
 A node's check is cached per session and redone when its value or an input's value is a
 different object (after `set`, `back` and stepping again, or `restart`).
 """
 from __future__ import annotations
 
+from typing import Callable
 from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from ..engine import BACKWARD, SPECIAL_BREAKS
 from ..lang import BpError
 from .nodes import NodeCheck, check_node, describe_answers, pass_answers
 from .numeric import Tolerances
@@ -62,7 +62,7 @@ def mismatch_reason(session, i: int) -> str:
 
 
 def _mismatch(session, step: int) -> str:
-    if session.pass_at(step) != BACKWARD or session.graph.nodes[session.node_at(step)].kind != "op":
+    if session.pass_at(step) != "backward" or session.graph.nodes[session.node_at(step)].kind != "op":
         return ""
     return mismatch_reason(session, session.node_at(step))
 
@@ -72,8 +72,9 @@ def _nonfinite(session, step: int) -> str:
     return f"nan or inf is born here: {found.describe()}" if found else ""
 
 
-SPECIAL_BREAKS["nonfinite"] = _nonfinite
-SPECIAL_BREAKS["mismatch"] = _mismatch
+# Named breakpoint checks: name -> test(session, step) -> the reason to stop there, or "".
+# Duck-typed on the session, so this package never imports the engine.
+SPECIAL_BREAKS: dict[str, Callable] = {"nonfinite": _nonfinite, "mismatch": _mismatch}
 
 
 def check_text(session, name: str | None = None) -> str:
