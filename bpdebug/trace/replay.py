@@ -139,7 +139,7 @@ def _recorded_program(trace: TraceFile):
     come from anyone, and its program may name any path. Data leaves take the values their
     forward lines hold; a data leaf the header gives no line is an error."""
     from .. import load
-    from ..data import files_refused
+    from ..graph.data import files_refused
 
     header = trace.header
     values = dict(header["set"])
