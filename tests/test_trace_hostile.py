@@ -215,6 +215,21 @@ def test_a_forward_line_of_dashes_in_a_scalar_trace_is_found_when_it_opens(chain
         "corrupted event: step 4 (forward q) holds no value as its value, where the program has shape () (a scalar)"
 
 
+def test_a_trace_of_millions_of_lines_is_indexed_only_as_far_as_its_program_goes(chain_trace):
+    import tracemalloc
+
+    chain_trace.write_bytes(lines_of(chain_trace)[0] + b"\n" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BpError) as err:
+            open_trace(chain_trace)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert err.value.line == 12 and "more events than the program has steps (10)" in err.value.message
+    assert peak < 60e6          # an index of every line would be 240 MB
+
+
 def test_a_damaged_backward_field_of_the_wrong_shape_is_found(tensor_trace, capsys):
     lines = lines_of(tensor_trace)
     fields = lines[-2].split(b" ")          # the last step: W's backward, upstream of shape 2x2

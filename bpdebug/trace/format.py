@@ -45,9 +45,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..files import MAX_TEXT_BYTES, MiB
 from ..lang import BpError, Span
 
 FORMAT_VERSION = 1
+HEADER_MOST = 8 * MAX_TEXT_BYTES     # line 1 holds the program, JSON-escaped
+_BLOCK = 4 * MiB                     # bytes searched for line ends at a time: an index of 32 MB at most
 MAGIC = b'{"bpdebug_trace"'     # every trace starts with these bytes (a program cannot)
 _TEXT = np.zeros(256, bool)         # the bytes an event line may hold (with its newline)
 _BASE64 = np.zeros(256, bool)
@@ -238,20 +241,37 @@ class TraceFile:
         if not size:
             raise BpError("the file is empty: not a bpdebug trace", filename=self.path)
         self._buf = np.frombuffer(self._map, np.uint8)
-        ends = np.flatnonzero(self._buf == ord("\n"))
-        if not len(ends):
-            raise BpError("not a bpdebug trace, or one cut off inside its header (line 1 has no end)",
+        first = self._map.find(b"\n", 0, HEADER_MOST + 1)
+        if first < 0:
+            raise BpError(f"line 1 is longer than {HEADER_MOST // MiB} MiB: not a bpdebug trace"
+                          if size > HEADER_MOST else
+                          "not a bpdebug trace, or one cut off inside its header (line 1 has no end)",
                           Span(1, 1), None, self.path)
-        self.header = parse_header(bytes(self._map[:ends[0]]), self.path)
-        self._ends = ends
-        self.steps = len(ends) - 1              # complete event lines
+        self.header = parse_header(bytes(self._map[:first]), self.path)
+        self._ends = np.array([first])
+        self._scanned = first + 1              # the bytes searched for line ends so far
+        self.steps = 0                         # complete event lines found so far
         self.warning = ""
-        if size > ends[-1] + 1:
-            line = len(ends) + 1
-            self.warning = (f"{self.path}:{line}: the last line is incomplete (the recording was cut "
-                            f"off there); replaying the {self.steps} complete steps before it")
         self.names: list = []
         self.event = lru_cache(maxsize=1 << 14)(self._event)
+
+    def index(self, steps: int) -> int:
+        """Find the lines of the first `steps` steps (those the file holds); how many it holds.
+        Lines are found a block at a time and only as far as asked: a file of a billion empty
+        lines costs no index of a billion entries."""
+        found = [self._ends]
+        while self.steps < steps and self._scanned < len(self._buf):
+            stop = min(len(self._buf), self._scanned + _BLOCK)
+            ends = np.flatnonzero(self._buf[self._scanned:stop] == ord("\n"))[:steps - self.steps]
+            found.append(ends + self._scanned)
+            self.steps += len(ends)
+            self._scanned = stop if self.steps < steps else self._scanned + int(ends[-1]) + 1
+        self._ends = np.concatenate(found) if len(found) > 1 else self._ends
+        if self._scanned == len(self._buf) and len(self._buf) > self._ends[-1] + 1 and not self.warning:
+            self.warning = (f"{self.path}:{len(self._ends) + 1}: the last line is incomplete (the "
+                            f"recording was cut off there); replaying the {self.steps} complete steps "
+                            "before it")
+        return self.steps
 
     # ---- checks needing the program --------------------------------------------------------
     def check(self, graph) -> None:
@@ -266,7 +286,7 @@ class TraceFile:
         scalar = all(node.shape == () for node in graph.nodes)
         if self.header["nodes"] != n:
             raise self.error(1, f"the header says {_short(self.header['nodes'])} nodes; its program has {n}")
-        if self.steps > 2 * n:
+        if self.index(2 * n + 1) > 2 * n:
             raise self.error(2 * n + 2, f"more events than the program has steps ({2 * n})")
         if not self.steps:
             return

@@ -144,7 +144,7 @@ def _recorded_program(trace: TraceFile):
     header = trace.header
     values = dict(header["set"])
     for name, step in header["data"].items():
-        if step > trace.steps:
+        if trace.index(step) < step:
             raise trace.error(1, f"the header places data '{name}' at step {step}, "
                                  f"which the trace does not hold (it has {trace.steps} steps)")
         values[name] = _data_value(trace, step, name)
