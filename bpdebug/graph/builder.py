@@ -13,7 +13,7 @@ import numpy as np
 
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
-from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, Op, function, infer_shape
+from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
 from .arguments import MAX_ELEMENTS, argument
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
@@ -306,8 +306,8 @@ class _Builder:
             if key in attrs:
                 raise self.error(f"{e.func}() is given '{key}' twice", span)
             attrs[key] = argument(self, key, value)
-        for key in op.positional:
-            if op.attrs[key] is None and key not in attrs:
+        for key, default in op.attrs.items():
+            if default is REQUIRED and key not in attrs:
                 raise self.error(f"{e.func}() needs its {key}, such as {e.func}(x, [2, 3])", e.span)
         return attrs
 

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from . import conv, elementwise, linalg, reductions, shape
-from .op import LIST, Op, broadcast, same_shape
+from .op import LIST, REQUIRED, Op, broadcast, same_shape
 
 OPS: dict[str, Op] = {op.name: op for op in [
     Op("leaf", 0, None, lambda g, out: (), "{value}"),
@@ -72,5 +72,5 @@ def infer_shape(op: Op, shapes: list[tuple], attrs: dict) -> tuple:
         return np.shape(op.f(*stand_ins, **attrs))
 
 
-__all__ = ["BINARY", "FUNCTIONS", "LIST", "OPS", "REDUCING", "Op", "function", "infer_shape", "scalar_forward",
+__all__ = ["BINARY", "FUNCTIONS", "LIST", "OPS", "REDUCING", "REQUIRED", "Op", "function", "infer_shape", "scalar_forward",
            "scalar_vjp"]

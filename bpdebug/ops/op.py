@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 LIST = -1   # the arity of an op that takes one list of inputs: concat([a, b, c])
+REQUIRED = "required"   # the default of an attribute a call must give: reshape's shape
 
 
 @dataclass(frozen=True, eq=False)

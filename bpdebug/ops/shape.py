@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .op import LIST, Op, axes_of
+from .op import LIST, REQUIRED, Op, axes_of
 
 
 def _count(shape: tuple) -> int:
@@ -71,7 +71,7 @@ def _stack_vjp(g, out, *parts, axis):
 OPS = [
     Op("reshape", 1, lambda x, shape: np.reshape(x, shape), lambda g, out, x, shape: (np.reshape(g, np.shape(x)),),
        "reshape({0}, {shape})", ("dout reshaped back to {0}'s shape",), shape=_reshape_shape,
-       attrs={"shape": None}, positional=("shape",)),
+       attrs={"shape": REQUIRED}, positional=("shape",)),
     Op("flatten", 1, lambda x: np.reshape(x, (np.shape(x)[0], -1)), lambda g, out, x: (np.reshape(g, np.shape(x)),),
        "flatten({0})", ("dout reshaped back to {0}'s shape",), shape=_flatten_shape),
     Op("concat", LIST, lambda *parts, axis: np.concatenate(parts, axis=axis), _concat_vjp, "concat",
