@@ -29,9 +29,10 @@ def whole(builder, e, what: str, lo: int = 0, hi: int = MAX_INT) -> int:
     """A whole number in [lo, hi]."""
     v = _number(builder, e, what)
     if not math.isfinite(v) or v != int(v):
-        raise builder.error(f"{what} must be a whole number, not {format_number(v)}", e.span)
+        raise builder.error(f"{what} must be a whole number, not {format_number(v)}", e.span, MEANING.get(what))
     if not lo <= v <= hi:
-        raise builder.error(f"{what} must be between {lo} and {hi}; got {format_number(v)}", e.span)
+        raise builder.error(f"{what} must be between {lo} and {hi}; got {format_number(v)}", e.span,
+                            MEANING.get(what))
     return int(v)
 
 
@@ -40,7 +41,8 @@ def real(builder, e, what: str, lo: float = -math.inf, hi: float = math.inf, bel
     v = _number(builder, e, what)
     if not math.isfinite(v) or not lo <= v <= hi or (below and v == hi):
         limits = "" if math.isinf(lo) else f" in [{format_number(lo)}, {format_number(hi)}{')' if below else ']'}"
-        raise builder.error(f"{what} must be a finite number{limits}; got {format_number(v)}", e.span)
+        raise builder.error(f"{what} must be a finite number{limits}; got {format_number(v)}", e.span,
+                            MEANING.get(what))
     return v
 
 
@@ -52,7 +54,7 @@ def boolean(builder, e, what: str) -> bool:
 
 def _items(builder, e, what: str, most: int) -> tuple:
     if not e.items or len(e.items) > most:
-        raise builder.error(f"{what} takes 1 to {most} numbers in its list", e.span)
+        raise builder.error(f"{what} takes 1 to {most} numbers in its list", e.span, MEANING.get(what))
     return e.items
 
 
@@ -69,7 +71,7 @@ def window(builder, e, what: str, lo: int = 1):
     if isinstance(e, ast.Tensor):
         items = _items(builder, e, what, 2)
         if len(items) != 2:
-            raise builder.error(f"{what} takes one number or two, [height, width]", e.span)
+            raise builder.error(f"{what} takes one number or two, [height, width]", e.span, MEANING.get(what))
         return tuple(whole(builder, i, what, lo) for i in items)
     return whole(builder, e, what, lo)
 
@@ -79,9 +81,24 @@ def new_shape(builder, e, what: str = "shape") -> tuple:
     items = _items(builder, e, what, 32) if isinstance(e, ast.Tensor) else (e,)
     sizes = tuple(whole(builder, i, what, -1) for i in items)
     if sizes.count(-1) > 1:
-        raise builder.error("a shape may leave one size to be worked out (-1), not more", e.span)
+        raise builder.error("a shape may leave one size to be worked out (-1), not more", e.span, MEANING[what])
     return sizes
 
+
+MEANING = {
+    "axis": "axes count from 0; -1 is the last",
+    "shape": "the new sizes, such as [2, 3]; one of them may be -1, worked out from the others",
+    "size": "the window's height and width: one number, or [height, width]",
+    "stride": "how far the window moves at each step: at least 1, or [down, across]",
+    "kernel": "the filters' height and width: one number, or [height, width]",
+    "padding": "zeros added around the image: 0 or more, or [top and bottom, left and right]",
+    "seed": "any whole number from 0 to 2^32 - 1; the same seed draws the same numbers",
+    "p": "the share of elements dropout sets to 0: 0 keeps them all, 0.5 drops half",
+    "slope": "leaky_relu's slope for negative inputs, such as 0.01",
+    "alpha": "elu's scale for negative inputs, such as 1",
+    "units": "how many units (outputs) the layer has: 1 or more",
+    "channels": "how many filters (output channels) the layer has: 1 or more",
+}
 
 KINDS = {
     "axis": axis,

@@ -69,7 +69,8 @@ class _Builder:
                 size *= s
             if size > MAX_ELEMENTS:
                 raise self.error(f"node '{name}' ({op.name}) would have shape {shape}: {size:,} elements "
-                                 f"({size * 8 / 1e9:.3g} GB); the limit is {MAX_ELEMENTS:,}", span)
+                                 f"({size * 8 / 1e9:.3g} GB)", span,
+                                 f"the limit is {MAX_ELEMENTS:,} elements a tensor; check the sizes that lead here")
             needs = not op.constant and any(self.nodes[j].needs_grad for j in inputs)
         else:
             shape = np.shape(value)
@@ -267,15 +268,18 @@ class _Builder:
                      "elementwise") if name in REDUCING else ""
         if op.arity == LIST:
             if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
-                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span)
+                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
+                                 _usage(name, op))
         elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
-            takes = f"{op.arity}" + (f" or {op.arity + len(op.positional)}" if op.positional else "")
-            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span)
+            most = op.arity + len(op.positional)
+            takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
+            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span,
+                             _usage(name, op))
         for key, _value, span in e.kwargs:
             if key not in op.attrs:
                 accepted = ", ".join(op.attrs) or "no keyword arguments"
                 raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
-                                 did_you_mean(key, op.attrs))
+                                 did_you_mean(key, op.attrs) or _usage(name, op))
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
         if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
@@ -304,11 +308,11 @@ class _Builder:
         attrs = {}
         for key, value, span in given + list(e.kwargs):
             if key in attrs:
-                raise self.error(f"{e.func}() is given '{key}' twice", span)
+                raise self.error(f"{e.func}() is given '{key}' twice", span, _usage(e.func, op))
             attrs[key] = argument(self, key, value)
         for key, default in op.attrs.items():
             if default is REQUIRED and key not in attrs:
-                raise self.error(f"{e.func}() needs its {key}, such as {e.func}(x, [2, 3])", e.span)
+                raise self.error(f"{e.func}() needs its {key}", e.span, _usage(e.func, op))
         return attrs
 
     # ---- user ops -------------------------------------------------------------------------
@@ -383,6 +387,13 @@ def _children(e) -> tuple:
     if isinstance(e, ast.Call):
         return e.args
     return ()
+
+
+def _usage(name: str, op: Op) -> str:
+    """How a call of the op reads: `leaky_relu(x, slope=0.01)`, `concat([a, b, ...], axis=0)`."""
+    inputs = {LIST: ["[a, b, ...]"], 1: ["x"]}.get(op.arity, ["a", "b", "c"][:op.arity])
+    attrs = ["[2, 3]" if v is REQUIRED else f"{k}=..." if v is None else f"{k}={v}" for k, v in op.attrs.items()]
+    return f"usage: {name}({', '.join(inputs + attrs)})"
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:

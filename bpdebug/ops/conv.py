@@ -21,7 +21,8 @@ def _out_size(image: tuple, window: tuple, stride, padding, what: str) -> tuple:
     (h, w), (kh, kw), (ph, pw) = image, window, pair(padding)
     if kh > h + 2 * ph or kw > w + 2 * pw:
         padded = f" (padded by {padding})" if ph or pw else ""
-        raise ValueError(f"the {what} ({kh}x{kw}) is bigger than the image ({h}x{w}){padded}")
+        advice = "pad the image (padding=) or use a smaller kernel" if what == "kernel" else "use a smaller size"
+        raise ValueError(f"the {what} ({kh}x{kw}) is bigger than the image ({h}x{w}){padded}: {advice}")
     sh, sw = pair(stride)
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
 

@@ -153,7 +153,8 @@ OPS = [
            dfs=lambda x, out: _exp(x)),
     unary("sign", np.sign, lambda x, out: 0.0 * x, "sign({0})", "0 (flat on each side; it jumps at 0)",
            fs=lambda x: 1.0 if x > 0 else -1.0 if x < 0 else x,  # 0, -0 and nan stay themselves
-           dfs=lambda x, out: 0.0 * x, kink=lambda x: x == 0, kink_rule="sign jumps at 0; sign'(0) = 0"),
+           dfs=lambda x, out: 0.0 * x, kink=lambda x: x == 0, choice=lambda x: np.sign(x),
+           kink_rule="sign jumps at 0; sign'(0) = 0"),
     unary("leaky_relu", lambda x, slope: np.where(x > 0, x, slope * x),
            lambda x, out, slope: np.where(x > 0, 1.0, slope), "leaky_relu({0})", "1 if {0} > 0 else {slope}",
            fs=lambda x, slope: x if x > 0 else slope * x, dfs=lambda x, out, slope: 1.0 if x > 0 else slope,

@@ -29,8 +29,9 @@ class Op:
                                      # the output (elementwise) or has its shape
     kink_rule: str = ""              # the convention used there
     kink_wrt: tuple | None = None    # the inputs whose moves the kink concerns (None: all)
-    choice: Callable | None = None   # choice(*inputs, **attrs) -> the index each output element
-                                     # picks (ops whose kinks are ties that are not elementwise)
+    choice: Callable | None = None   # choice(*inputs, **attrs) -> which piece of a piecewise op
+                                     # each output element is on: the index max(x) picks, the side
+                                     # of 0 for sign (kinks the derivative alone does not show)
     attrs: dict = field(default_factory=dict)   # keyword arguments the op accepts: their defaults
     positional: tuple = ()           # attrs that may follow the inputs without a name: reshape(x, [2, 3])
     partial_vjp: bool = False        # vjp takes need=(bool per input) and skips the others (None)
@@ -79,8 +80,8 @@ def axes_of(axis, ndim: int) -> tuple:
     given = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in given:
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for {ndim} axes"
-                             + (" (a scalar has none)" if ndim == 0 else f" (use 0..{ndim - 1} or -{ndim}..-1)"))
+            use = {0: "a scalar has none", 1: "use 0 or -1"}.get(ndim, f"use 0..{ndim - 1}, or -{ndim}..-1 from the end")
+            raise ValueError(f"axis {a} is out of range for {ndim} {'axis' if ndim == 1 else 'axes'} ({use})")
     axes = tuple(a % ndim for a in given)
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis} names an axis twice")
