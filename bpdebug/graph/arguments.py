@@ -49,7 +49,7 @@ def real(builder, e, what: str, lo: float = -math.inf, hi: float = math.inf, bel
 def boolean(builder, e, what: str) -> bool:
     if isinstance(e, ast.Name) and e.name in ("true", "false"):
         return e.name == "true"
-    raise builder.error(f"{what} takes true or false", e.span)
+    raise builder.error(f"{what} takes true or false", e.span, MEANING.get(what))
 
 
 def _items(builder, e, what: str, most: int) -> tuple:
@@ -98,6 +98,8 @@ MEANING = {
     "alpha": "elu's scale for negative inputs, such as 1",
     "units": "how many units (outputs) the layer has: 1 or more",
     "channels": "how many filters (output channels) the layer has: 1 or more",
+    "bias": "bias=false leaves the layer without a bias",
+    "train": "train=false makes the layer's W and b plain leaves, which training leaves alone",
 }
 
 KINDS = {

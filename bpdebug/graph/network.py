@@ -33,7 +33,7 @@ def layer(builder, st: ast.Layer) -> None:
     for key, value, span in call.kwargs:
         if key not in accepted:
             raise builder.error(f"{call.func}() has no argument '{key}' (it accepts {', '.join(accepted)})",
-                                span, did_you_mean(key, accepted))
+                                span, did_you_mean(key, accepted) or _USAGE)
         kw[key] = (value, span)
     if not call.args or not isinstance(call.args[0], ast.Name) or len(call.args) > 2:
         raise builder.error(f"{call.func}() takes its input, a node name, and the number of "
@@ -42,7 +42,7 @@ def layer(builder, st: ast.Layer) -> None:
     if len(call.args) == 2:
         kw.setdefault(accepted[0], (call.args[1], call.args[1].span))
     seed = argument(builder, "seed", kw["seed"][0]) if "seed" in kw else len(builder.nodes)
-    train = boolean(builder, *kw["train"]) if "train" in kw else True
+    train = boolean(builder, kw["train"][0], "train") if "train" in kw else True
     kind = "param" if train else "leaf"
     W = (_dense_weights if call.func == "dense" else _conv_weights)(builder, st, kw, x, seed)
     w = _leaf(builder, f"{n}.W", W, kind, st.span)
@@ -93,8 +93,8 @@ def _weights(builder, st, kw, drawn, want: tuple, shown: str):
     W = constant(builder, kw["W"][0]) if "W" in kw else drawn()
     W = np.asarray(builder.values.get(f"{st.name}.W", W), dtype=float)
     if W.ndim != len(want) or any(w is not None and s != w for s, w in zip(W.shape, want)):
-        raise builder.error(f"W must have shape {shown}; got {W.shape}",
-                            kw["W"][1] if "W" in kw else st.span)
+        raise builder.error(f"W must have shape {shown}; got {W.shape}", kw["W"][1] if "W" in kw else st.span,
+                            "dense's W is (inputs, units): a row per input; conv's is (out, in, kh, kw)")
     return W
 
 
@@ -102,7 +102,8 @@ def _dense_weights(builder, st, kw, x, seed):
     call, in_shape = st.call, builder.nodes[x].shape
     if len(in_shape) not in (1, 2):
         raise builder.error(f"dense() needs a vector or a batch of rows as input; '{builder.nodes[x].name}' "
-                            f"has shape {in_shape}", call.args[0].span)
+                            f"has shape {in_shape}", call.args[0].span,
+                            "flatten(x) keeps axis 0 (the batch) and makes one row of the rest")
     fan_in = in_shape[-1]
 
     def drawn():
@@ -115,12 +116,13 @@ def _conv_weights(builder, st, kw, x, seed):
     call, in_shape = st.call, builder.nodes[x].shape
     if len(in_shape) not in (3, 4):
         raise builder.error(f"conv() needs an image (C, H, W) or a batch (N, C, H, W); "
-                            f"'{builder.nodes[x].name}' has shape {in_shape}", call.args[0].span)
+                            f"'{builder.nodes[x].name}' has shape {in_shape}", call.args[0].span,
+                            "reshape(X, [-1, 1, 8, 8]) makes rows of 64 pixels into 8x8 images of one channel")
     channels = in_shape[-3]
 
     def drawn():
         if "kernel" not in kw:
-            raise builder.error("conv() needs kernel=, the size of its filters (3 or [3, 5])", call.span)
+            raise builder.error("conv() needs kernel=, the size of its filters (3 or [3, 5])", call.span, _USAGE)
         kh, kw_ = pair(argument(builder, "kernel", kw["kernel"][0]))
         units = _count(builder, call, kw, "channels")
         return np.random.default_rng(seed).standard_normal((units, channels, kh, kw_)) / math.sqrt(channels * kh * kw_)
@@ -131,23 +133,28 @@ def _bias(builder, st, kw, units: int, kind: str):
     """The layer's bias node: NAME.b (zeros, a list, or one number shared by every unit), a node
     the program names (b=NAME), or none (bias=false)."""
     n = st.name
-    if "bias" in kw and not boolean(builder, *kw["bias"]):
+    if "bias" in kw and not boolean(builder, kw["bias"][0], "bias"):
         if "b" in kw:
-            raise builder.error("b= gives a bias and bias=false asks for none", kw["b"][1])
+            raise builder.error("b= gives a bias and bias=false asks for none", kw["b"][1], "keep one of them")
         return None
     given = kw.get("b", (None, None))[0]
+    one_or_each = f"a bias is one number, shared by the {units} units, or one number per unit"
     if isinstance(given, ast.Name):
-        b = builder.lookup(given, {})
+        if given.name not in builder.names:
+            raise builder.error(f"the bias '{given.name}' is not defined above", given.span,
+                                did_you_mean(given.name, builder.names) or "b= takes a number, a list or a "
+                                "node defined above")
+        b = builder.names[given.name]
         shape = builder.nodes[b].shape
         if shape not in ((), (units,)):
             raise builder.error(f"the bias '{given.name}' has shape {shape}; it must be one number or "
-                                f"({units},)", given.span)
+                                f"({units},)", given.span, one_or_each)
         return b
     b = np.zeros(units) if given is None else np.asarray(constant(builder, given), dtype=float)
     b = np.asarray(builder.values.get(f"{n}.b", b), dtype=float)
     if b.shape not in ((), (units,)):
         raise builder.error(f"b must be one number (shared by the {units} units) or have shape ({units},); "
-                            f"got {b.shape}", kw["b"][1] if "b" in kw else st.span)
+                            f"got {b.shape}", kw["b"][1] if "b" in kw else st.span, one_or_each)
     return _leaf(builder, f"{n}.b", b, kind, st.span)
 
 
