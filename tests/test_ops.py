@@ -297,3 +297,16 @@ def test_where_on_a_mask_that_needs_no_gradient_has_no_kink():
     report = check_session(bpdebug.load("x = [2, -3]\ny = sum(where([1, 0], x, x * x))"))
     (w,) = [c for c in report.nodes if c.op == "where"]
     assert w.verdict == "ok"
+
+
+def test_the_readme_shows_every_function_with_an_example_that_runs():
+    from bpdebug.ops import FUNCTIONS
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("**Functions**"):readme.index("Arguments such as")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    for name in FUNCTIONS:
+        assert name in table, name
+    for row in rows:
+        example = row.rstrip(" |").rsplit("| `", 1)[1].rstrip("`")
+        s = bpdebug.load(example)
+        assert s.run().reason == "end", example
