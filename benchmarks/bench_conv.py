@@ -18,10 +18,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"   # before numpy is imported: one thread on both sides
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_core import timed  # noqa: E402  (this folder is on the path of a script run from it)
 
 import bpdebug  # noqa: E402
 
@@ -67,17 +66,6 @@ def by_hand(X, Wt, G, want_dx: bool):
             for v in range(kw):
                 dX[:, :, u:u + oh, v:v + ow] += dcols[..., u, v].transpose(0, 3, 1, 2)
     return loss, dW, dX
-
-
-def timed(fn, rounds: int, setup=None) -> float:
-    times = []
-    for _ in range(rounds):
-        if setup:
-            setup()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:

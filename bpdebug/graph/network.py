@@ -98,13 +98,18 @@ def _weights(builder, st, kw, drawn, want: tuple, shown: str):
     return W
 
 
+def _input_shape(builder, call, x, axes: tuple, wanted: str, hint: str) -> tuple:
+    shape = builder.nodes[x].shape
+    if len(shape) not in axes:
+        raise builder.error(f"{call.func}() needs {wanted} as input; '{builder.nodes[x].name}' has shape {shape}",
+                            call.args[0].span, hint)
+    return shape
+
+
 def _dense_weights(builder, st, kw, x, seed):
-    call, in_shape = st.call, builder.nodes[x].shape
-    if len(in_shape) not in (1, 2):
-        raise builder.error(f"dense() needs a vector or a batch of rows as input; '{builder.nodes[x].name}' "
-                            f"has shape {in_shape}", call.args[0].span,
-                            "flatten(x) keeps axis 0 (the batch) and makes one row of the rest")
-    fan_in = in_shape[-1]
+    call = st.call
+    fan_in = _input_shape(builder, call, x, (1, 2), "a vector or a batch of rows",
+                          "flatten(x) keeps axis 0 (the batch) and makes one row of the rest")[-1]
 
     def drawn():
         units = _count(builder, call, kw, "units")
@@ -113,12 +118,9 @@ def _dense_weights(builder, st, kw, x, seed):
 
 
 def _conv_weights(builder, st, kw, x, seed):
-    call, in_shape = st.call, builder.nodes[x].shape
-    if len(in_shape) not in (3, 4):
-        raise builder.error(f"conv() needs an image (C, H, W) or a batch (N, C, H, W); "
-                            f"'{builder.nodes[x].name}' has shape {in_shape}", call.args[0].span,
-                            "reshape(X, [-1, 1, 8, 8]) makes rows of 64 pixels into 8x8 images of one channel")
-    channels = in_shape[-3]
+    call = st.call
+    channels = _input_shape(builder, call, x, (3, 4), "an image (C, H, W) or a batch (N, C, H, W)",
+                            "reshape(X, [-1, 1, 8, 8]) makes rows of 64 pixels into 8x8 images of one channel")[-3]
 
     def drawn():
         if "kernel" not in kw:
