@@ -19,12 +19,17 @@ def load(text: str, filename: str | None = None, values: dict | None = None):
     from .engine import Session
     from .graph import build
     from .lang import parse_program
+    from .train.program import read_program
 
     with _collector_paused():
         program = parse_program(text, filename)
         base = Path(filename).resolve().parent if filename else Path.cwd()
         try:
-            return Session(build(program, base, values))
+            graph = build(program, base, values)
+            # What the program says about its training (`train lr=2`, the loss's prediction),
+            # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
+            graph.training = read_program(program, graph.nodes[graph.output].name)
+            return Session(graph)
         except BpError as err:
             raise err.located(text, filename)
 
@@ -44,13 +49,16 @@ def _collector_paused():
 
 
 def load_file(path, values: dict | None = None) -> "Session":
-    path = Path(path)
+    from .files import MAX_TEXT_BYTES, read_limited
+
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_TEXT_BYTES, f"program {path}")
     except OSError as err:
         raise BpError(f"cannot read {path}: {err.strerror or err}", filename=str(path)) from None
+    except BpError as err:
+        raise BpError(err.message, filename=str(path)) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not text
     except UnicodeDecodeError as err:
         raise BpError(f"this is not a text file (byte {err.start} is not UTF-8); a bpdebug program "
                       "is plain text", filename=str(path)) from None
