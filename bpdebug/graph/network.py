@@ -47,6 +47,7 @@ def layer(builder, st: ast.Layer) -> None:
     W = (_dense_weights if call.func == "dense" else _conv_weights)(builder, st, kw, x, seed)
     w = _leaf(builder, f"{n}.W", W, kind, st.span)
     units = W.shape[-1 if call.func == "dense" else 0]
+    b = _bias(builder, st, kw, units, kind)      # the params first, then what they compute
     if call.func == "dense":
         z = builder.add(f"{n}.xW", OPS["matmul"], (x, w), span=st.span)
         builder.bind(f"{n}.xW", z, st.span)
@@ -54,7 +55,6 @@ def layer(builder, st: ast.Layer) -> None:
         z = builder.add(f"{n}.conv", OPS["conv2d"], (x, w), span=st.span, attrs={
             key: argument(builder, key, kw[key][0]) for key in ("stride", "padding") if key in kw})
         builder.bind(f"{n}.conv", z, st.span)
-    b = _bias(builder, st, kw, units, kind)
     if b is not None:
         if call.func == "conv" and builder.nodes[b].shape == (units,):
             b = builder.add(f"{n}.b3", OPS["reshape"], (b,), attrs={"shape": (units, 1, 1)}, span=st.span)
