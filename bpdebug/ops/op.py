@@ -59,9 +59,10 @@ def guard(fast, slow):
 
 
 def unary(name, f, dfdx, formula, local, fs=None, dfs=None, **kw):
-    """An elementwise one-input op from its forward and its derivative dfdx(x, out, **attrs)."""
-    return Op(name, 1, f, lambda g, out, x, **a: (g * dfdx(x, out, **a),), formula, (local,),
-              fs=fs, vjps=(lambda g, out, x, **a: (g * dfs(x, out, **a),)) if dfs else None,
+    """An elementwise one-input op, without attributes, from its forward and its derivative
+    dfdx(x, out)."""
+    return Op(name, 1, f, lambda g, out, x: (g * dfdx(x, out),), formula, (local,),
+              fs=fs, vjps=(lambda g, out, x: (g * dfs(x, out),)) if dfs else None,
               elementwise=True, **kw)
 
 
