@@ -327,3 +327,18 @@ def test_the_readme_shows_every_function_with_an_example_that_runs():
         example = row.rstrip(" |").rsplit("| `", 1)[1].rstrip("`")
         s = bpdebug.load(example)
         assert s.run().reason == "end", example
+
+
+@pytest.mark.parametrize("call, shape", [
+    ("flatten(a)", (0, 6)), ("min(a, axis=1)", (0, 2, 3)), ("max(a, axis=[1, 2])", (0, 3)),
+    ("conv2d(a, randn(4, 1, 2, 2))", (0, 4, 1, 2)), ("maxpool2d(a)", (0, 1, 1, 1)), ("concat([a, a])", (0, 1, 2, 3)),
+])
+def test_an_empty_batch_goes_through(call, shape):
+    s = run(f"a = zeros(0, 1, 2, 3)\nc = {call}\nL = sum(c)")
+    assert np.shape(s.value("c")) == shape and np.shape(s.grad("a")) == (0, 1, 2, 3)
+
+
+def test_softmax_over_an_empty_axis_is_a_shape_error():
+    with pytest.raises(BpError) as info:
+        bpdebug.load("a = zeros(2, 0)\nc = softmax(a)\nL = sum(c)")
+    assert "softmax over an empty axis has no value" in info.value.hint

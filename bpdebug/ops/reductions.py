@@ -35,7 +35,7 @@ def _picked(x, axis, pick):
     axes = axes_of(axis, x.ndim)
     kept = [k for k in range(x.ndim) if k not in axes]
     moved = np.transpose(x, kept + list(axes))
-    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    flat = moved.reshape(moved.shape[:len(kept)] + (_reduced_count(x.shape, axes),))
     return flat, pick(flat, axis=-1), moved.shape, kept + list(axes)
 
 
@@ -71,7 +71,7 @@ def _log_softmax(x, axis):
 
 
 def _normalized_shape(shape, axis, **_):
-    axes_of(axis, len(shape))
+    _nonempty(shape, axis, "softmax")
     return shape
 
 

@@ -72,7 +72,7 @@ OPS = [
     Op("reshape", 1, lambda x, shape: np.reshape(x, shape), lambda g, out, x, shape: (np.reshape(g, np.shape(x)),),
        "reshape({0}, {shape})", ("dout reshaped back to {0}'s shape",), shape=_reshape_shape,
        attrs={"shape": REQUIRED}, positional=("shape",)),
-    Op("flatten", 1, lambda x: np.reshape(x, (np.shape(x)[0], -1)), lambda g, out, x: (np.reshape(g, np.shape(x)),),
+    Op("flatten", 1, lambda x: np.reshape(x, _flatten_shape(np.shape(x))), lambda g, out, x: (np.reshape(g, np.shape(x)),),
        "flatten({0})", ("dout reshaped back to {0}'s shape",), shape=_flatten_shape),
     Op("concat", LIST, lambda *parts, axis: np.concatenate(parts, axis=axis), _concat_vjp, "concat",
        ("its slice of dout",), shape=_concat_shape, attrs={"axis": 0}),
