@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bpdebug
 from bpdebug import BpError
@@ -342,3 +344,28 @@ def test_softmax_over_an_empty_axis_is_a_shape_error():
     with pytest.raises(BpError) as info:
         bpdebug.load("a = zeros(2, 0)\nc = softmax(a)\nL = sum(c)")
     assert "softmax over an empty axis has no value" in info.value.hint
+
+
+FUZZ_SHAPES = ["2", "3", "0", "2, 3", "1, 3", "3, 1", "2, 1, 4, 4", "1, 5, 5", "0, 1, 3, 3", "4, 4", "1, 1, 1, 1"]
+FUZZ_CALLS = ["square(a)", "log1p(a)", "expm1(a)", "sign(a)", "leaky_relu(a, {n})", "elu(a, alpha={n})", "gelu(a)",
+              "clip(a, b, {n})", "where(a, b, a)", "stop_gradient(a)", "detach(b)", "dropout(a, p={p}, seed={i})",
+              "max(a)", "min(a, axis={i})", "max(a, b)", "logsumexp(a, axis={i})", "argmax(a, axis={i})", "argmin(a)",
+              "dot(a, b)", "outer(a, b)", "reshape(a, [{i}, -1])", "reshape(a, [-1])", "flatten(a)",
+              "concat([a, b], axis={i})", "stack([a, b], axis={i})", "conv2d(a, b, stride={s}, padding={i})",
+              "maxpool2d(a, size={s}, stride={s})", "avgpool2d(a, {s})", "sum(a, axis=[{i}, 0])", "softmax(a, axis={i})"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(FUZZ_SHAPES), st.sampled_from(FUZZ_SHAPES), st.sampled_from(FUZZ_CALLS),
+       st.sampled_from(["0", "-1", "1e309", "0.5", "2"]), st.sampled_from(["0", "0.5", "1", "-0.1"]),
+       st.sampled_from(["0", "1", "-1", "2", "3", "-5", "1e12"]), st.sampled_from(["1", "2", "3", "[1, 2]", "0"]))
+def test_any_call_of_a_new_function_runs_or_is_a_located_error(sa, sb, call, n, p, i, s):
+    text = (f"a = randn({sa}, seed=1)\nb = randn({sb}, seed=2)\nc = {call.format(n=n, p=p, i=i, s=s)}\n"
+            "L = sum(c * c)")
+    try:
+        session = bpdebug.load(text)
+    except BpError as err:
+        assert err.line == 3 and err.hint, (text, str(err))
+        return
+    with np.errstate(all="ignore"):
+        assert session.run().reason == "end"
