@@ -1,19 +1,24 @@
 """Gradients of random programs agree with central differences.
 
 Hypothesis writes straight-line programs over scalar and tensor leaves (shapes that broadcast
-against each other), using the op table's ops (matmul, sum/mean/softmax/log_softmax with axis,
-max/min, pow with a positive base, transpose, indexing and slicing, comparisons as 0/1 masks)
-and user ops with and without grad lines, and rebinding names as Python does (`n0 += w1`,
-`n0 = tanh(n0)`: every version reaches the output). The numerical derivative of every leaf
-element comes from re-running the forward pass with that element moved by +-h
-(Session.set_leaf), so it never touches the backward pass. Programs whose values sit near a
-kink (relu or abs near 0, a max/min tie, a comparison's two sides) are rejected, since a
-central difference straddling a kink says nothing about the derivative there.
+against each other), using the op table's ops (matmul, dot, outer, sum/mean/max/min/logsumexp/
+argmax/softmax/log_softmax with axis, max/min, clip, pow with a positive base, transpose,
+reshape, flatten, concat, stack, indexing and slicing, the activations, dropout, stop_gradient,
+comparisons as 0/1 masks, in products and in where(x > 0, a, b)) and user ops with and
+without grad lines, and rebinding names as Python does (`n0 += w1`, `n0 = tanh(n0)`: every
+version reaches the output). The numerical derivative of every leaf element comes from
+re-running the forward pass with that element moved by +-h (Session.set_leaf), so it never
+touches the backward pass; a stop_gradient node is held at its value there (the gradient it
+stops is that of a constant). Programs whose values sit near a kink (relu or abs near 0, a
+max/min tie, a comparison's two sides) are rejected, since a central difference straddling a
+kink says nothing about the derivative there. Convolution and pooling have their own tests, in
+test_conv.py.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +45,9 @@ grad soft wrt a = 1 / (1 + exp(-a))
 """
 
 UNARY = ["neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "softplus",
-         "sq", "cube", "soft", "square", "cube_pow"]
-BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate"]
+         "sq", "cube", "soft", "square", "cube_pow", "square_fn", "log1p", "expm1", "sign", "leaky_relu",
+         "elu", "gelu", "dropout", "stop_gradient"]
+BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate", "clip", "where"]
 COMPARISONS = ["<", "<=", ">", ">=", "==", "!="]
 COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne")
 
@@ -106,8 +112,8 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
     for _ in range(draw(st.integers(1, 3))):
         leaf(draw(st.sampled_from(shapes)))
 
-    kinds = ["unary", "binary", "augment", "mask"] + (["matmul", "reduce", "softmax", "transpose", "index"]
-                                                      if tensor_ops else [])
+    kinds = ["unary", "binary", "augment", "mask"] + (
+        ["matmul", "reduce", "softmax", "transpose", "index", "shape", "join", "vectors"] if tensor_ops else [])
     for k in range(draw(st.integers(1, 9))):
         name = f"n{k}"
         kind = draw(st.sampled_from(kinds))
@@ -127,14 +133,19 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             expr = {
                 "neg": f"-{a}", "exp": f"exp(tanh({a}))", "log": f"log(sigmoid({a}) + 0.1)",
                 "sqrt": f"sqrt(sigmoid({a}) + 0.1)", "square": f"{a} ^ 2", "cube_pow": f"{a} ^ 3",
+                "square_fn": f"square({a})", "log1p": f"log1p(sigmoid({a}))", "expm1": f"expm1(tanh({a}))",
+                "leaky_relu": f"leaky_relu({a}, slope={draw(st.sampled_from([0.01, 0.3, -0.5]))})",
+                "elu": f"elu({a}, alpha={draw(st.sampled_from([1, 0.4]))})",
+                "dropout": f"dropout({a}, p={draw(st.sampled_from([0.3, 0.5]))}, seed={draw(st.integers(0, 9))})",
             }.get(op, f"{op}({a})")
             shape = sa
         elif kind == "binary":
             op = draw(st.sampled_from(BINARY))
-            others = [(n, s) for n, s in nodes if fits(sa, s) and (n != a or op not in ("max", "min"))]
+            others = [(n, s) for n, s in nodes if fits(sa, s) and (n != a or op not in ("max", "min", "clip"))]
             if not others:
                 continue
             b, sb = draw(st.sampled_from(others))
+            shape = broadcast(sa, sb)
             symbol = {"add": "+", "sub": "-", "mul": "*"}
             if op in symbol:
                 expr = f"{a} {symbol[op]} {b}"
@@ -142,15 +153,21 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
                 expr = f"{a} / exp(tanh({b}))"
             elif op == "pow":   # a positive base; any exponent
                 expr = f"exp(tanh({a})) ^ {b}"
+            elif op == "clip":  # lo and hi are nodes too, and get their share
+                expr = f"clip({a}, {b}, {b} + 0.5)"
+            elif op == "where":  # a constant 0/1 mask of the broadcast shape
+                mask = draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=int(np.prod(shape)),
+                                     max_size=int(np.prod(shape))))
+                expr = f"where({literal(np.reshape(mask, shape))}, {a}, {b})"
             else:
                 expr = f"{op}({a}, {b})"
-            shape = broadcast(sa, sb)
         elif kind == "matmul":
             if sa == ():
                 continue
             m = draw(st.integers(1, 3))
             right = draw(st.booleans()) or len(sa) == 1
-            stack = draw(st.sampled_from([(), (), (2,)]))   # sometimes a stack of W: batched matmul
+            # sometimes a stack of W: batched matmul (against a stack a may already be, from stack([...]))
+            stack = draw(st.sampled_from([s for s in [(), (), (2,)] if fits(s, sa[:-2])]))
             if right:   # a @ W, W of shape (last axis of a, m)
                 w = leaf(stack + (sa[-1], m))
                 expr, shape = f"{a} @ {w}", broadcast(stack, sa[:-2]) + sa[-2:-1] + (m,)
@@ -163,22 +180,33 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
         elif kind == "reduce":
             if sa == ():
                 continue
-            op = draw(st.sampled_from(["sum", "mean"]))
-            axis = draw(st.sampled_from([None] + list(range(-len(sa), len(sa)))))
+            op = draw(st.sampled_from(["sum", "mean", "max", "min", "logsumexp", "argmax"]))
+            axes = [None] + list(range(-len(sa), len(sa)))
+            if len(sa) == 2 and op != "argmax":
+                axes.append([0, 1])
+            axis = draw(st.sampled_from(axes))
             expr = f"{op}({a})" if axis is None else f"{op}({a}, axis={axis})"
-            shape = () if axis is None else sa[:axis % len(sa)] + sa[axis % len(sa) + 1:]
+            if axis is None or isinstance(axis, list):
+                shape = ()
+            else:
+                shape = sa[:axis % len(sa)] + sa[axis % len(sa) + 1:]
         elif kind == "softmax":
             if sa == ():
                 continue
             op = draw(st.sampled_from(["softmax", "log_softmax"]))
             axis = draw(st.sampled_from(range(-len(sa), len(sa))))
             expr, shape = f"{op}({a}, axis={axis})", sa
-        elif kind == "mask":   # a comparison is a constant 0/1: the gradient flows through a only
+        elif kind == "mask":   # a comparison is a constant 0/1: the gradient flows through a (and b) only
             c, sc = draw(st.sampled_from([(n, s) for n, s in nodes if fits(sa, s)]))
             others = [(n, s) for n, s in nodes if fits(broadcast(sa, sc), s) and n != c]
             d, sd = draw(st.sampled_from(others + [(repr(draw(values_of(()))), ())]))
-            expr = f"{a} * ({c} {draw(st.sampled_from(COMPARISONS))} {d})"
+            test = f"{c} {draw(st.sampled_from(COMPARISONS))} {d}"
             shape = broadcast(broadcast(sa, sc), sd)
+            if draw(st.booleans()):
+                expr = f"{a} * ({test})"
+            else:   # where(x > 0, x, 0.1 * x) and its cousins
+                b, sb = draw(st.sampled_from([(n, s) for n, s in nodes if fits(shape, s)]))
+                expr, shape = f"where({test}, {a}, {draw(st.sampled_from(['0.1', '-2']))} * {b})", broadcast(shape, sb)
         elif kind == "index":   # NumPy's basic indexing; the gradient is scattered back
             if sa == ():
                 continue
@@ -187,6 +215,39 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             if 0 in shape:
                 continue
             expr = f"{a}[{text}]" if draw(st.booleans()) else f"({a} * 1.5)[{text}]"
+        elif kind == "shape":
+            if sa == ():
+                continue
+            size = int(np.prod(sa))
+            form = draw(st.sampled_from(["flat", "reversed", "flatten"]))
+            if form == "flat":
+                expr, shape = f"reshape({a}, [-1])", (size,)
+            elif form == "reversed":
+                expr, shape = f"reshape({a}, {list(sa[::-1])})", sa[::-1]
+            else:
+                expr, shape = f"flatten({a})", (sa[0], size // sa[0])
+        elif kind == "join":   # concat or stack a with itself or with a new leaf
+            if sa == ():
+                continue
+            axis = draw(st.integers(-len(sa), len(sa) - 1))
+            if draw(st.booleans()):
+                other = leaf(sa) if draw(st.booleans()) else a
+                expr = f"stack([{a}, {other}], axis={axis})"
+                ax = axis % (len(sa) + 1)
+                shape = sa[:ax] + (2,) + sa[ax:]
+            else:
+                ax = axis % len(sa)
+                extra = draw(st.integers(1, 2))
+                other = leaf(sa[:ax] + (extra,) + sa[ax + 1:])
+                expr, shape = f"concat([{a}, {other}, {a}], axis={axis})", sa[:ax] + (2 * sa[ax] + extra,) + sa[ax + 1:]
+        elif kind == "vectors":
+            if len(sa) != 1:
+                continue
+            if draw(st.booleans()):
+                expr, shape = f"dot({a}, {leaf(sa)})", ()
+            else:
+                m = draw(st.integers(1, 3))
+                expr, shape = f"outer({a}, {leaf((m,))})", sa + (m,)
         else:
             if len(sa) != 2:
                 continue
@@ -209,16 +270,44 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
     return "\n".join(lines) + "\n", leaves
 
 
+def _top_two_gap(x, axis) -> float:
+    """The smallest gap between the two largest elements of any slice reduced by `axis`."""
+    axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % max(x.ndim, 1))
+    slices = np.moveaxis(x, axes, tuple(range(-len(axes), 0))).reshape(-1, int(np.prod([x.shape[a] for a in axes])))
+    if slices.shape[-1] < 2:
+        return np.inf
+    top = np.sort(slices, axis=-1)
+    return float(np.min(np.minimum(top[:, -1] - top[:, -2], top[:, 1] - top[:, 0])))
+
+
 def near_a_kink(s) -> bool:
     g = s.graph
     for node in g.nodes:
         op = node.op.name if node.kind == "op" else ""
         ins = [np.asarray(s.values[j]) for j in node.inputs]
-        if op in ("relu", "abs") and np.min(np.abs(ins[0])) < KINK_MARGIN:
+        if op in ("relu", "abs", "sign", "leaky_relu", "elu") and np.min(np.abs(ins[0])) < KINK_MARGIN:
             return True
         if op in ("max", "min", *COMPARISON_OPS) and np.min(np.abs(ins[0] - ins[1])) < KINK_MARGIN:
             return True
+        if op == "clip" and min(np.min(np.abs(ins[0] - ins[1])),
+                                np.min(np.abs(np.maximum(ins[0], ins[1]) - ins[2]))) < KINK_MARGIN:
+            return True
+        if op in ("reduce_max", "reduce_min", "argmax") and _top_two_gap(ins[0], node.attrs["axis"]) < KINK_MARGIN:
+            return True
     return False
+
+
+def held(text: str, s) -> str:
+    """The program with each stop_gradient node's assignment replaced by its value, a constant:
+    the function whose gradient the backward pass computes. Node `n0#k` of a rebound name is
+    its k-th assignment (`n0 = ...` or `n0 += ...`), node `n0` its last."""
+    lines = text.split("\n")
+    for node in s.graph.nodes:
+        if node.kind == "op" and node.op.stops_gradient:
+            base, _, k = node.name.partition("#")
+            at = [i for i, line in enumerate(lines) if re.match(rf"{re.escape(base)} [-+*/]?= ", line)]
+            lines[at[int(k) - 1] if k else at[-1]] = f"{base} = {literal(s.values[node.index])}"
+    return "\n".join(lines)
 
 
 def forward_value(s, leaf, value) -> float:
@@ -250,6 +339,9 @@ def check_program(text: str, leaves: list, usable=assume) -> None:
     forward.run(limit=forward.n)               # the forward pass only
     usable(np.isfinite(forward.values[forward.graph.output]))
     usable(not near_a_kink(forward))
+    if any(n.kind == "op" and n.op.stops_gradient for n in forward.graph.nodes):
+        forward = bpdebug.load(held(text, forward))
+        forward.run(limit=forward.n)
     full = bpdebug.load(text)
     assert full.run().reason == "end"
     assert full.values[full.graph.output] == forward.values[forward.graph.output]
@@ -331,6 +423,34 @@ FIXED = {
                         "+ sum(x ** 2 * (x != 1) * (x >= -1))",
     "leaky relu written with masks, in a batch": "X = [[0.5, -1.5], [2, -0.3]]\nW = [[1, -2], [0.5, 0.25]]\n"
                                                  "Z = X @ W\nA = Z * (Z > 0) + 0.01 * Z * (Z < 0)\nloss L = sum(A ** 2)",
+    "max and min of one argument": "X = [[1, -2, 3], [0.5, 4, -1]]\n"
+                                   "loss L = max(X) * min(X) + sum(max(X, axis=1) ^ 2) + sum(min(X, axis=[0, 1]) * X)",
+    "logsumexp, stable for large values": "X = [[1000, 1001, 999], [-2, 0.5, 1]]\n"
+                                          "loss L = sum(logsumexp(X, axis=1) * [1, 2]) + logsumexp(X) / 100",
+    "argmin is a constant": "X = [[1, -2, 3], [0.5, 4, -1]]\nloss L = sum(argmin(X, axis=0) * sum(X, axis=0))",
+    "stack of scalars, concat of three": "a = 0.5\nb = -1.5\nv = [1, 2]\nu = [3]\n"
+                                         "loss L = sum(stack([a, b, a]) ^ 2) + sum(concat([v, u, v]) * [1, 2, 3, 4, 5])",
+    "where with a scalar branch": "x = [-1, 2, -3]\nm = [0, 1, 1]\nloss L = sum(where(m, x * x, 0.5))",
+    "clip with scalar bounds": "x = [-2, 0.3, 1.5]\nlo = -1\nhi = 1\nloss L = sum(clip(x, lo, hi) * [1, 2, 3])",
+    "dropout, and p = 0": "x = [[1, -2, 3], [0.5, 4, -1]]\nloss L = sum(dropout(x, p=0.5, seed=1) * x) "
+                          "+ sum(dropout(x, p=0) ^ 3)",
+    "reshape with -1 in the middle": "x = [[1, -2, 3, 4], [0.5, 4, -1, 2]]\nloss L = sum(reshape(x, [2, -1, 2]) * [0.5, -1])",
+    "stop_gradient in a product": "x = [0.5, -1.5]\ny = x * x\nd = detach(y)\ns = stop_gradient(x)\n"
+                                  "loss L = sum(d * x + s ^ 2)",
+    "dense with one shared bias": "x = [0.05, 0.10]\nlayer h = dense(x, W=[[0.15, 0.25], [0.2, 0.3]], b=0.35, "
+                                  "act=sigmoid)\nloss L = quadratic(h, [0.01, 0.99])",
+    "dense with a named bias, no bias": "X = [[0.1, -0.4], [0.7, 0.2]]\nparam c = [0.5, -0.5, 1]\n"
+                                        "layer h = dense(X, 3, b=c, act=elu, seed=0)\n"
+                                        "layer o = dense(h, 2, bias=false, act=gelu, seed=1)\nloss L = sum(o)",
+    "where with a comparison: leaky relu, in a batch": "x = [1.5, -2, 0.5, -0.25]\n"
+                                                       "W = [[1, -2], [0.5, 0.25], [0.3, 1], [-1, 0.7]]\n"
+                                                       "Z = x @ W\nA = where(Z > 0, Z, 0.1 * Z)\n"
+                                                       "loss L = sum(A ** 2) + sum(where(x > 0, x, 0.1 * x))",
+    "stop_gradient of a rebound name, indexed": "x = [0.5, -1.5, 2]\nc = x * x\nc = stop_gradient(c)\nc += x\n"
+                                                "loss L = sum(c * x) + c#2[0] + sum(c[1:] * (x[1:] > 0))",
+    "new ops indexed, and methods": "X = [[1, -2, 3], [0.5, 4, -1]]\nv = [0.3, -1.2]\nd = v.detach()\n"
+                                    "loss L = concat([X, X])[1:3, 0].square().sum() + flatten(X)[0, -1] "
+                                    "+ X.max(axis=1)[1] * d[0] * v[1] + concat([v, v])[1:3].max()",
 }
 
 PUBLISHED = sorted(["micrograd_more_ops.bp", "micrograd_sanity.bp", "cs231n_staged.bp"])
@@ -372,18 +492,23 @@ def _same(a, b) -> bool:
     return (np.isnan(a) and np.isnan(b)) or a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
 
 
+# attribute values beyond the defaults, for the ops that take them
+ATTRS = {"leaky_relu": [{"slope": -0.5}], "elu": [{"alpha": 0.3}], "dropout": [{"p": 0.0, "seed": 0}, {"p": 0.7, "seed": 5}]}
+
+
 @pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.elementwise])
 def test_scalar_and_tensor_paths_agree_on_every_value_including_edges(name):
     # Scalar nodes run the op table's float functions, tensor nodes its numpy ones: a program
     # must not change its answer (nan, inf included) when a leaf becomes a 1-element vector.
     op = OPS[name]
     with np.errstate(all="ignore"):
-        for args in itertools.product(EDGES, repeat=op.arity):
-            out = scalar_forward(op)(*args)
+        for attrs, args in itertools.product([op.attrs] + ATTRS.get(name, []),
+                                             itertools.product(EDGES, repeat=op.arity)):
+            out = scalar_forward(op)(*args, **attrs)
             arrays = [np.array([a]) for a in args]
-            t_out = op.f(*arrays)
+            t_out = op.f(*arrays, **attrs)
             assert _same(out, t_out[0]), (name, args, out, t_out)
-            grads = scalar_vjp(op)(1.0, out, *args)
-            t_grads = op.vjp(np.array([1.0]), t_out, *arrays)
+            grads = scalar_vjp(op)(1.0, out, *args, **attrs)
+            t_grads = op.vjp(np.array([1.0]), t_out, *arrays, **attrs)
             for k, (g, t) in enumerate(zip(grads, t_grads)):
                 assert _same(g, np.asarray(t).reshape(-1)[0]), (name, args, k, g, t)

@@ -1,7 +1,9 @@
 """The language as published examples write it (issue 9): `**`, rebinding with versions
 (`c += e`, `c#1`), trailing commas, a `def` shadowing a built-in, comparisons, indexing and
-slicing, method calls and NumPy/math spellings; each with the mistakes people make in it.
-Gradients of these forms are checked against central differences in test_gradients.py."""
+slicing, method calls and NumPy/math spellings; each with the mistakes people make in it; and
+the language with the op set of issue 9 (where on a comparison, methods of the new functions,
+index's shape rule). Gradients of these forms are checked against central differences in
+test_gradients.py."""
 from __future__ import annotations
 
 import json
@@ -427,11 +429,11 @@ def test_numpy_and_math_spellings_resolve_to_the_built_ins(call, op):
 
 
 @pytest.mark.parametrize("text, message, hint, under", [
-    ("x = 1\ny = x.frobnicate()", "unknown function 'frobnicate' in x.frobnicate(...)", "README", "x.frobnicate"),
+    ("x = 1\ny = x.wibble()", "unknown function 'wibble' in x.wibble(...)", "README", "x.wibble"),
     ("x = 1\ny = x.relu(2)", "relu() takes 1 argument(s), got 2", "x.relu(...) is relu(x, ...)", "x.relu(2)"),
     ("x = 1\ny = xx.relu()", "undefined name 'xx'", "did you mean 'x'?", "xx"),
-    ("x = 1\ny = np.frobnicate(x)", "'np.frobnicate' has no counterpart among bpdebug's functions",
-     "NAME means bpdebug's function", "np.frobnicate"),
+    ("x = 1\ny = np.wibble(x)", "'np.wibble' has no counterpart among bpdebug's functions",
+     "NAME means bpdebug's function", "np.wibble"),
     ("x = 1\ny = np.tanhh(x)", "'np.tanhh' has no counterpart", "did you mean 'tanh'?", "np.tanhh"),
     ("x = 1\ny = x + np.zeros(2)", "'np.zeros' has no counterpart", "without 'np.': zeros(...)", "np.zeros"),
     ("x = 1\ny = (x).np.exp()", "'.np.exp()' is not a method", ".relu()", "np.exp"),
@@ -439,8 +441,62 @@ def test_numpy_and_math_spellings_resolve_to_the_built_ins(call, op):
     ("x = 1\ny = x.relu * 2", "undefined name 'x.relu'", "a method is called: x.relu()", "x.relu"),
     ("x = [[1, 2]]\ny = x.T", "undefined name 'x.T'", "write transpose(x)", "x.T"),
     ("x = 1\ny = x * math.pi", "undefined name 'math.pi'", "write the number: 3.141592653589793", "math.pi"),
+    ("x = [[1, 2]]\ny = x.reshape(2, 1)", "reshape() takes 1 or 2 argument(s), got 3",
+     "x.reshape(...) is reshape(x, ...); usage: reshape(x, [2, 3])", "x.reshape(2, 1)"),
 ])
 def test_method_and_module_mistakes(text, message, hint, under):
     err = error_of(text)
     assert message in err.message and (hint is None or hint in err.hint), err
     assert caret_under(err) == under
+
+
+# ---- the language with issue 9's op set ----------------------------------------------------------
+
+def test_where_on_a_comparison_is_leaky_relu_with_its_gradient():
+    s = finished("x = [1.5, -2, 0.5]\ny = where(x > 0, x, 0.1 * x)\nf = sum(y)")
+    np.testing.assert_allclose(s.value("y"), [1.5, -0.2, 0.5])
+    np.testing.assert_allclose(s.grad("x"), [1, 0.1, 1])
+    cond = s.graph.nodes[s.graph.node("y").inputs[0]]
+    assert cond.op.name == "gt" and not cond.needs_grad and s.grads[cond.index] is None
+    scalar = finished("x = -0.5\ny = where(x > 0, x, 0.1 * x)")     # the float path
+    assert scalar.value("y") == pytest.approx(-0.05) and scalar.grad("x") == pytest.approx(0.1)
+
+
+def test_check_passes_where_on_a_comparison_and_calls_a_tie_a_kink(capsys):
+    code, out, _ = run_cli(["check", "-e", "x = [1.5, -2, 0.5]\nloss L = sum(where(x > 0, x, 0.1 * x))",
+                            "--json"], capsys)
+    report = json.loads(out)
+    verdicts = {n["op"]: (n["verdict"], n["hint"]) for n in report["nodes"]}
+    assert code == 0 and verdicts["where"][0] == "ok"
+    assert verdicts["gt"] == ("unchecked", "a comparison: no gradient flows through it")
+    # at x = 0 the mask jumps: a kink for the comparison and for the leaf, never a mismatch
+    code, out, _ = run_cli(["check", "-e", "x = [0, 1]\nloss L = sum(x * (x > 0))", "--json"], capsys)
+    report = json.loads(out)
+    (gt,) = [n for n in report["nodes"] if n["op"] == "gt"]
+    assert code == 0 and gt["verdict"] == "kink" and "> jumps between 0 and 1" in gt["hint"]
+    assert report["ok"] and not any(c["verdict"] == "mismatch" for c in report["nodes"] + report["leaves"])
+
+
+@pytest.mark.parametrize("shape, key", [
+    ((4, 5, 6), (slice(1, 3), 0)), ((4, 5, 6), (-1,)), ((4, 5), (slice(None, None, -2), slice(-9, 9))),
+    ((3,), (slice(5, 1, -1),)), ((3,), (slice(2, 1),)), ((2, 3), (1, -3)), ((0, 3), (slice(None), 2)),
+])
+def test_index_shapes_come_from_its_rule_in_the_op_table(shape, key):
+    from bpdebug.ops import OPS, infer_shape
+    from bpdebug.ops.indexing import Key
+    index = OPS["index"]
+    assert index.shape is not None      # the same mechanism as every other op: no forward on stand-ins
+    assert infer_shape(index, [shape], {"key": Key(key)}) == np.empty(shape)[key].shape
+
+
+def test_an_index_out_of_range_is_a_shape_error_of_the_rule_too():
+    from bpdebug.ops import OPS, infer_shape
+    from bpdebug.ops.indexing import Key
+    with pytest.raises(ValueError, match="index 3 is out of range for axis 0 of size 3"):
+        infer_shape(OPS["index"], [(3, 2)], {"key": Key((3,))})
+
+
+def test_a_def_may_shadow_a_cost_and_list_says_so():
+    s = finished("def quadratic(a, y) = sum((a - y)^2)\nx = [1, 2]\nloss L = quadratic(x, [0, 0])")
+    assert s.value("L") == 5.0 and list(s.grad("x")) == [2.0, 4.0]    # not the built-in's 0.5 * ...
+    assert "your def quadratic (line 1), not the built-in" in execute(s, "list").text

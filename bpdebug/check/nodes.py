@@ -94,11 +94,18 @@ def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> Nod
         return res.set("unchecked", None, "it reads nan or inf (see the non-finite origin)")
     if not finite(out):
         return res.set("nonfinite", False, "its value is nan or inf although every input is finite")
+    if node.op.constant:   # argmax, a comparison: its value may jump, but no gradient flows through it
+        moving = [k for k, j in enumerate(node.inputs) if graph.nodes[j].needs_grad]
+        at_kink, rule = kinks.exact(node, ins, moving) if moving else (None, "")
+        if at_kink is not None:
+            return res.set("kink", True, f"at a kink: {rule}")
+        return res.set("unchecked", None, f"{node.op.constant}: no gradient flows through it")
     targets = kernel.targets[i]
     if not targets:
-        return res.set("unchecked", None, "a comparison: no gradient flows through it" if node.op.no_grad
-                       else "no input needs a gradient")
-    at_kink, rule = kinks.exact(node, ins)
+        return res.set("unchecked", None, "no input needs a gradient")
+    if node.op.stops_gradient:
+        return res.set("unchecked", None, "the gradient stops here: it sends 0 by definition")
+    at_kink, rule = kinks.exact(node, ins, [k for k, _ in targets])
     if at_kink is True:
         return res.set("kink", True, f"at a kink: {rule}")
     dirs = {k: directions(ins[k], rng) for k, _ in targets}
@@ -152,7 +159,7 @@ def _near_kinks(node, ins: list, dirs: dict, h: float, at_kink):
     for k, ds in dirs.items():
         for d, _ in ds:
             plus, minus = shifted(ins, k, d, h)
-            near |= kinks.straddled(op, plus, minus, node.shape)
+            near |= kinks.straddled(node, plus, minus)
     if at_kink is not None:
         near &= ~at_kink
     return True if near.all() else near

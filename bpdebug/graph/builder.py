@@ -16,12 +16,13 @@ import numpy as np
 
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
-from ..ops import BINARY, FUNCTIONS, OPS, Op, infer_shape
+from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
 from ..ops.indexing import Key, key_problem
+from .arguments import MAX_ELEMENTS, argument
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
-from .network import COSTS, cost, dense_layer
 from .names import NameRules
+from .network import COSTS, cost, layer
 from .nodes import LEAF_KINDS, Graph, InlineCall, Node, split_version
 from .spelling import resolve
 
@@ -63,7 +64,7 @@ class _Builder(NameRules):
         return f"{self.target}.{self.counter}"
 
     def add(self, name, op, inputs=(), *, kind="op", value=None, attrs=None, span=None) -> int:
-        attrs = attrs or {}
+        attrs = {**op.attrs, **attrs} if attrs else dict(op.attrs)   # every attribute, defaults included
         if kind == "op":
             shapes = [self.nodes[j].shape for j in inputs]
             try:
@@ -73,7 +74,14 @@ class _Builder(NameRules):
                 both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
                 raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
                                  span, hint=_shape_hint(op, str(err))) from None
-            needs = not op.no_grad and any(self.nodes[j].needs_grad for j in inputs)
+            size = 1
+            for s in shape:
+                size *= s
+            if size > MAX_ELEMENTS:
+                raise self.error(f"node '{name}' ({op.name}) would have shape {shape}: {size:,} elements "
+                                 f"({size * 8 / 1e9:.3g} GB)", span,
+                                 f"the limit is {MAX_ELEMENTS:,} elements a tensor; check the sizes that lead here")
+            needs = not op.constant and any(self.nodes[j].needs_grad for j in inputs)
         else:
             shape = np.shape(value)
             needs = kind in LEAF_KINDS
@@ -120,7 +128,7 @@ class _Builder(NameRules):
                 if not isinstance(output, ast.Output) and (st.kind == "loss" or not declared):
                     output, output_span = st, st.name_span
             elif isinstance(st, ast.Layer):
-                dense_layer(self, st)
+                layer(self, st)
                 if not declared:
                     output, output_span = st, st.span
             elif isinstance(st, ast.Output):
@@ -138,8 +146,8 @@ class _Builder(NameRules):
                 f"the output '{node.name}' has shape {node.shape}; the backward pass needs a scalar "
                 "output", output_span,
                 "reduce it with sum(...) or mean(...), or name a scalar with `output NAME`")
-        return Graph(self.nodes, self.names, out, self.calls, self.program.source,
-                     self.program.filename, {k: v.node for k, v in self.defs.items()})
+        return Graph(self.nodes, self.names, out, self.calls, self.program.source, self.program.filename,
+                     {k: d.node for k, d in self.defs.items() if k in FUNCTIONS or k in COSTS})
 
     def define(self, st: ast.Def) -> None:
         # A def may shadow a built-in function (`def sigmoid(z) = ...`): the program's own wins.
@@ -215,9 +223,9 @@ class _Builder(NameRules):
                     e = resolve(self, e)
                     self.check_call(e)
                 stack.append((e, True))
-                stack.extend((c, False) for c in reversed(_children(e)))
+                stack.extend((c, False) for c in reversed(self.children(e)))
             else:
-                n = len(_children(e))
+                n = len(self.children(e))
                 args = results[len(results) - n:] if n else []
                 del results[len(results) - n:]
                 results.append(self.apply(e, args, env, target if not stack else None))
@@ -234,6 +242,18 @@ class _Builder(NameRules):
             raise self.error(f"'{e.name}' is not a parameter of op '{d}'", e.span,
                              did_you_mean(e.name, [k for k in env if not k.startswith("__")]))
         raise self.unknown_name(e)
+
+    def children(self, e) -> tuple:
+        """The sub-expressions that become the inputs of e's node: a call's arguments, but
+        not reshape's shape, and the parts of concat([a, b])."""
+        if not isinstance(e, ast.Call) or e.func in self.defs:
+            return _children(e)
+        op = function(e.func, len(e.args))
+        if op is None:
+            return e.args
+        if op.arity == LIST:
+            return e.args[0].items
+        return e.args[:op.arity]
 
     def check_call(self, e: ast.Call) -> None:
         name = e.func
@@ -252,18 +272,26 @@ class _Builder(NameRules):
             if len(e.args) != 2:
                 raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
             return
-        op = FUNCTIONS.get(name)
+        op = function(name, len(e.args))
         if op is None:
             raise self.error(f"unknown function '{name}'", e.func_span,
                              did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
-        if len(e.args) != op.arity:
-            raise self.error(f"{name}() takes {op.arity} argument(s), got {len(e.args)}", e.span,
-                             f"x.{name}(...) is {name}(x, ...)" if e.method else None)
+        overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
+                     "elementwise") if name in REDUCING else ""
+        usage = (f"x.{name}(...) is {name}(x, ...); " if e.method else "") + _usage(name, op)
+        if op.arity == LIST:
+            if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
+                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
+                                 usage)
+        elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
+            most = op.arity + len(op.positional)
+            takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
+            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span, usage)
         for key, _value, span in e.kwargs:
             if key not in op.attrs:
                 accepted = ", ".join(op.attrs) or "no keyword arguments"
-                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted})", span,
-                                 did_you_mean(key, op.attrs))
+                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
+                                 did_you_mean(key, op.attrs) or usage)
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
         if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
@@ -284,8 +312,8 @@ class _Builder(NameRules):
             return self.call_def(e, args, name)
         if e.func in COSTS:
             return cost(self, e, args, name)
-        attrs = {key: self.attr_value(value) for key, value, _span in e.kwargs}
-        return self.add(name, FUNCTIONS[e.func], args, attrs=attrs, span=e.span)
+        op = function(e.func, len(e.args))
+        return self.add(name, op, args, attrs=self.attr_values(e, op), span=e.span)
 
     def index_key(self, e: ast.Index, x: int) -> Key:
         """`x[1:3, 0]`'s key, checked against x's shape."""
@@ -306,12 +334,19 @@ class _Builder(NameRules):
         self.check_call(call)
         return self.apply(call, [z], {}, name)
 
-    def attr_value(self, e):
-        if isinstance(e, ast.Num) and e.value == int(e.value):
-            return int(e.value)
-        if isinstance(e, ast.Tensor) and all(isinstance(i, ast.Num) and i.value == int(i.value) for i in e.items):
-            return tuple(int(i.value) for i in e.items)
-        raise self.error("expected a whole number or a list of them, such as axis=0", e.span)
+    def attr_values(self, e: ast.Call, op: Op) -> dict:
+        """The attributes a call gives, positionally (reshape(x, [2, 3])) or by keyword, each
+        checked for its kind."""
+        given = [(key, value, value.span) for key, value in zip(op.positional, e.args[max(op.arity, 0):])]
+        attrs = {}
+        for key, value, span in given + list(e.kwargs):
+            if key in attrs:
+                raise self.error(f"{e.func}() is given '{key}' twice", span, _usage(e.func, op))
+            attrs[key] = argument(self, key, value)
+        for key, default in op.attrs.items():
+            if default is REQUIRED and key not in attrs:
+                raise self.error(f"{e.func}() needs its {key}", e.span, _usage(e.func, op))
+        return attrs
 
     # ---- user ops -------------------------------------------------------------------------
     def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
@@ -396,6 +431,13 @@ def _missing_comma(item) -> str | None:
     if isinstance(item, ast.Index) and isinstance(item.operand, ast.Tensor):
         return "missing ','? [[1, 2] [3, 4]] reads [3, 4] as an index; write [[1, 2], [3, 4]]"
     return None
+
+
+def _usage(name: str, op: Op) -> str:
+    """How a call of the op reads: `leaky_relu(x, slope=0.01)`, `concat([a, b, ...], axis=0)`."""
+    inputs = {LIST: ["[a, b, ...]"], 1: ["x"]}.get(op.arity, ["a", "b", "c"][:op.arity])
+    attrs = ["[2, 3]" if v is REQUIRED else f"{k}=..." if v is None else f"{k}={v}" for k, v in op.attrs.items()]
+    return f"usage: {name}({', '.join(inputs + attrs)})"
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..lang import BpError, Span, did_you_mean
-from ..ops import FUNCTIONS, Op
+from ..ops import LIST, Op
 
 LEAF_KINDS = ("leaf", "param", "data")
 
@@ -63,7 +63,7 @@ class InlineCall:
 
 
 class Graph:
-    def __init__(self, nodes, names, output, calls, source, filename, defs):
+    def __init__(self, nodes, names, output, calls, source, filename, shadowing):
         self.nodes: list[Node] = nodes
         self.names: dict[str, int] = names      # every name, aliases (`h1` for `h1.a`) included
         self.output: int = output
@@ -76,7 +76,7 @@ class Graph:
             self.call_start[c.end] = min(c.start, self.call_start.get(c.end, c.start))
         self.source = source
         self.filename = filename
-        self.defs = defs
+        self.shadowing = shadowing   # def name -> the program's ast.Def that shadows a built-in
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
             # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in
@@ -113,14 +113,25 @@ class Graph:
         return format_value(n.value) if n.kind == "const" and n.shape == () else n.name
 
     def expression(self, node: Node) -> str:
-        """The right-hand side of an op node: `q*z`, `0.5*C.3`, `x[1:3]`."""
-        return node.op.formula.format(*(self.label(j) for j in node.inputs), **node.attrs)
+        """The right-hand side of an op node: `q*z`, `0.5*C.3`, `sum(x, axis=1)`,
+        `concat([a, b])`: attributes the formula does not show are added when not the default."""
+        op, labels = node.op, [self.label(j) for j in node.inputs]
+        if op.arity == LIST:
+            text = f"{op.formula}([{', '.join(labels)}])"
+        else:
+            text = op.formula.format(*labels, **_attr_texts(node.attrs))
+        extra = [f"{k}={_attr_text(v)}" for k, v in node.attrs.items()
+                 if v != op.attrs.get(k) and "{" + k + "}" not in op.formula]
+        return f"{text[:-1]}, {', '.join(extra)})" if extra and text.endswith(")") else text
 
     def local_text(self, node: Node, k: int) -> str:
         """The local derivative with respect to input k, as text: `z` for d(q*z)/dq."""
-        if k >= len(node.op.local):
+        texts = node.op.local
+        if node.op.arity == LIST and texts:
+            return texts[0]              # one rule for every part
+        if k >= len(texts):
             return "?"
-        return node.op.local[k].format(*(self.label(j) for j in node.inputs), **node.attrs)
+        return texts[k].format(*(self.label(j) for j in node.inputs), **_attr_texts(node.attrs))
 
     def op_label(self, node: Node) -> str:
         """The op's name as users know it: a `def` call shows the def's name."""
@@ -131,9 +142,8 @@ class Graph:
     def shadowing_def(self, node: Node):
         """The user's `def` this node calls, when it has a built-in function's name (the
         program's own definition wins, and every view says so); else None."""
-        name = self.op_label(node)
         is_call = node.op.custom is not None or node.op.name == "return"
-        return self.defs.get(name) if is_call and name in FUNCTIONS else None
+        return self.shadowing.get(self.op_label(node)) if is_call else None
 
     def line(self, node: Node) -> str:
         """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`,
@@ -143,10 +153,23 @@ class Graph:
             return f"{node.name}{shape} = {node.kind} {format_value(node.value)}"
         op = self.op_label(node)
         args = " ".join(self.nodes[j].name for j in node.inputs)
-        attrs = "".join(f" {v}" if k == "key" else f" {k}={v}" for k, v in node.attrs.items())
+        attrs = "".join(f" {_attr_text(v)}" if k == "key" else f" {k}={_attr_text(v)}"
+                        for k, v in node.attrs.items() if v != node.op.attrs.get(k))
         d = self.shadowing_def(node)
         mine = f"   # your def {d.name} (line {d.span.line}), not the built-in" if d else ""
         return f"{node.name}{shape} = {op} {args}{attrs}{mine}"
+
+
+def _attr_text(v) -> str:
+    """An attribute as the user writes it: 0.01, 1, [2, 3], and an index key `[1:3, 0]`
+    (a tuple of its own kind, which prints itself)."""
+    if type(v) is tuple:
+        return "[" + ", ".join(map(_attr_text, v)) + "]"
+    return format_number(v) if isinstance(v, float) else str(v)
+
+
+def _attr_texts(attrs: dict) -> dict:
+    return {k: _attr_text(v) for k, v in attrs.items()}
 
 
 def format_value(value, limit: int = 6) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .op import Op
+from .op import REQUIRED, Op
 
 
 class Key(tuple):
@@ -60,7 +60,16 @@ def _index_vjp(g, out, x, key):
     return (full,)
 
 
+def _index_shape(shape: tuple, key: Key) -> tuple:
+    """An int takes its axis away; a slice keeps as many elements as its range has."""
+    problem = key_problem(shape, key)
+    if problem:
+        raise ValueError(problem[1])
+    kept = tuple(len(range(*k.indices(size))) for k, size in zip(key, shape) if isinstance(k, slice))
+    return kept + shape[len(key):]
+
+
 OPS = [
-    Op("index", 1, _index, _index_vjp, "{0}{key}", ("dout at {0}{key}, 0 elsewhere",), attrs=("key",),
-       shape=lambda shape, key: np.broadcast_to(0.0, shape)[key].shape),
+    Op("index", 1, _index, _index_vjp, "{0}{key}", ("dout at {0}{key}, 0 elsewhere",),
+       shape=_index_shape, attrs={"key": REQUIRED}),
 ]
