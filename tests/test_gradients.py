@@ -450,7 +450,7 @@ FIXED = {
                                                 "loss L = sum(c * x) + c#2[0] + sum(c[1:] * (x[1:] > 0))",
     "new ops indexed, and methods": "X = [[1, -2, 3], [0.5, 4, -1]]\nv = [0.3, -1.2]\nd = v.detach()\n"
                                     "loss L = concat([X, X])[1:3, 0].square().sum() + flatten(X)[0, -1] "
-                                    "+ X.max(axis=1)[1] * d[0] * v[1] + concat([v, v])[1:3].max()",
+                                    "+ X.max(axis=1)[1] * d[0] * v[1] + np.concatenate([v, v])[1:3].max()",
 }
 
 PUBLISHED = sorted(["micrograd_more_ops.bp", "micrograd_sanity.bp", "cs231n_staged.bp"])

@@ -441,6 +441,18 @@ def test_numpy_and_math_spellings_resolve_to_the_built_ins(call, op):
     ("x = 1\ny = x.relu * 2", "undefined name 'x.relu'", "a method is called: x.relu()", "x.relu"),
     ("x = [[1, 2]]\ny = x.T", "undefined name 'x.T'", "write transpose(x)", "x.T"),
     ("x = 1\ny = x * math.pi", "undefined name 'math.pi'", "write the number: 3.141592653589793", "math.pi"),
+    # where NumPy or PyTorch mean something else by the spelling
+    ("x = [1, 2]\ny = x.max(1)", "x.max(a) reduces along axis a in NumPy and PyTorch, but max(x, a) here is "
+     "elementwise", "x.max(axis=1)", "max"),
+    ("x = [[1, 2]]\ny = (x * 2).min(0)", "x.min(a) reduces along axis a", "min(x, y)", "min"),
+    ("x = [[1, 2]]\ny = x.flatten()", "x.flatten() makes one vector in NumPy and PyTorch, but bpdebug's "
+     "flatten(x) keeps axis 0", "reshape(x, [-1])", "flatten"),
+    ("x = [1, 2]\ny = x.where(x > 0, 0)", "x.where(cond, y) in PyTorch is where(cond, x, y)",
+     "where(cond, x, y)", "where"),
+    ("x = [[1, 2]]\ny = np.max(x, 1)", "np.max(x, a) reduces along axis a, but max(x, a) here is elementwise",
+     "max(x, axis=1) to reduce", "np.max"),
+    ("x = [1, 2]\ny = np.maximum(x)", "np.maximum(a, b) takes two tensors and is elementwise",
+     "max(a, b) for the elementwise max", "np.maximum"),
     ("x = [[1, 2]]\ny = x.reshape(2, 1)", "reshape() takes 1 or 2 argument(s), got 3",
      "x.reshape(...) is reshape(x, ...); usage: reshape(x, [2, 3])", "x.reshape(2, 1)"),
 ])
@@ -475,6 +487,28 @@ def test_check_passes_where_on_a_comparison_and_calls_a_tie_a_kink(capsys):
     (gt,) = [n for n in report["nodes"] if n["op"] == "gt"]
     assert code == 0 and gt["verdict"] == "kink" and "> jumps between 0 and 1" in gt["hint"]
     assert report["ok"] and not any(c["verdict"] == "mismatch" for c in report["nodes"] + report["leaves"])
+
+
+@pytest.mark.parametrize("method, plain", [
+    ("x.square()", "square(x)"), ("x.max()", "max(x)"), ("x.max(axis=1)", "max(x, axis=1)"),
+    ("(x * 2).min(axis=0)", "min(x * 2, axis=0)"), ("x.sum(axis=0)", "sum(x, axis=0)"),
+    ("x.logsumexp(axis=1)", "logsumexp(x, axis=1)"), ("x.reshape([3, 2])", "reshape(x, [3, 2])"),
+    ("x.clip(-1, 1)", "clip(x, -1, 1)"), ("x.detach() * x", "stop_gradient(x) * x"),
+    ("x.leaky_relu(slope=0.2)", "leaky_relu(x, slope=0.2)"), ("x.expm1().log1p()", "log1p(expm1(x))"),
+    ("np.concatenate([x, x], axis=1)", "concat([x, x], axis=1)"), ("np.max(x, axis=1)", "max(x, axis=1)"),
+    ("np.amin(x)", "min(x)"), ("np.where(x > 0, x, 0)", "where(x > 0, x, 0)"), ("np.square(x)", "square(x)"),
+])
+def test_a_method_or_numpy_spelling_of_a_new_function_is_that_function(method, plain):
+    program = "x = [[1.5, -2, 0.25], [-0.5, 3, 0.7]]\ny = {}\nf = sum(y * y)"
+    a, b = finished(program.format(method)), finished(program.format(plain))
+    assert a.graph.node("y").op.name == b.graph.node("y").op.name
+    np.testing.assert_array_equal(a.value("y"), b.value("y"))
+    np.testing.assert_array_equal(a.grad("x"), b.grad("x"))
+
+
+def test_a_users_def_wins_over_a_method_python_means_otherwise():
+    s = finished("def flatten(a) = a * 2\nx = [[1, 2]]\ny = x.flatten()\nf = sum(y)")
+    np.testing.assert_array_equal(s.value("y"), [[2, 4]])
 
 
 @pytest.mark.parametrize("shape, key", [

@@ -18,7 +18,7 @@ MODULES = ("np", "numpy", "math")
 # NumPy's and math's names where bpdebug's differ; every other name is bpdebug's own
 NUMPY_NAMES = {"maximum": "max", "minimum": "min", "dot": "matmul", "power": "pow", "subtract": "sub",
                "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
-               "absolute": "abs", "fabs": "abs"}
+               "absolute": "abs", "fabs": "abs", "amax": "max", "amin": "min", "concatenate": "concat"}
 
 
 def resolve(builder, e: ast.Call) -> ast.Call:
@@ -29,7 +29,7 @@ def resolve(builder, e: ast.Call) -> ast.Call:
         raise builder.error(f"'{func}' belongs in breakpoint conditions, not in programs", e.func_span,
                             "in a program, combine 0/1 masks with arithmetic: 1 - (a > 0) for not")
     if "." not in func or func in builder.defs or func in FUNCTIONS:
-        return e
+        return _meant(builder, e) if e.method else e
     if e.method:   # `(a).np.exp()`
         raise builder.error(f"'.{func}()' is not a method", e.func_span,
                             "after '.', write one function name, such as .relu()")
@@ -43,11 +43,37 @@ def resolve(builder, e: ast.Call) -> ast.Call:
     start = e.func_span
     receiver = ast.Name(prefix, Span(start.line, start.column, start.line, start.column + len(prefix)))
     method_span = Span(start.line, start.column + len(prefix) + 1, start.end_line, start.end_column)
-    return ast.Call(name, (receiver, *e.args), e.kwargs, e.span, method_span, method=True)
+    return _meant(builder, ast.Call(name, (receiver, *e.args), e.kwargs, e.span, method_span, method=True))
+
+
+def _meant(builder, e: ast.Call) -> ast.Call:
+    """A method call `x.f(...)` as `f(x, ...)`, unless NumPy and PyTorch mean something else by
+    it: then a located error that says what to write."""
+    name, more = e.func, len(e.args) - 1
+    if name in builder.defs:
+        return e
+    if name in ("max", "min") and more:
+        raise builder.error(f"x.{name}(a) reduces along axis a in NumPy and PyTorch, but {name}(x, a) here is "
+                            "elementwise", e.func_span, f"write x.{name}(axis=1) or {name}(x, axis=1); for the "
+                            f"elementwise {name} of two tensors, {name}(x, y)")
+    if name == "flatten":
+        raise builder.error("x.flatten() makes one vector in NumPy and PyTorch, but bpdebug's flatten(x) keeps "
+                            "axis 0 (the batch)", e.func_span,
+                            "write reshape(x, [-1]) for one vector, or flatten(x) to keep the batch")
+    if name == "where":
+        raise builder.error("x.where(cond, y) in PyTorch is where(cond, x, y): x is not the condition",
+                            e.func_span, "write where(cond, x, y)")
+    return e
 
 
 def _module_call(builder, e: ast.Call, module: str, name: str) -> ast.Call:
     target = NUMPY_NAMES.get(name, name)
+    if target in ("max", "min") and len(e.args) != (2 if name.endswith("imum") else 1):
+        # np.maximum(a, b) is elementwise and np.max(x, 1) reduces along axis 1: keep them apart
+        what = (f"{e.func}(a, b) takes two tensors and is elementwise" if name.endswith("imum") else
+                f"{e.func}(x, a) reduces along axis a, but {target}(x, a) here is elementwise")
+        raise builder.error(what, e.func_span, f"write {target}(a, b) for the elementwise {target}, "
+                            f"{target}(x, axis=1) to reduce along an axis")
     if target in FUNCTIONS:
         return ast.Call(target, e.args, e.kwargs, e.span, e.func_span)
     if target in INITIALIZERS:
