@@ -142,7 +142,10 @@ class Session:
         return _plain(g)
 
     def received(self, i: int) -> list:
-        """[(consumer name, contribution)] for the contributions node i has received so far."""
+        """[(consumer name, contribution)] for the contributions node i has received so far;
+        none for a node without a gradient (a comparison, a constant), to which nothing is sent."""
+        if not self.graph.nodes[i].needs_grad:
+            return []
         done_below = self.total - self.t  # backward steps taken cover nodes >= this index
         out = []
         for c in self.graph.consumers[i]:

@@ -309,6 +309,14 @@ def test_a_scalar_comparison_takes_the_float_path():
     assert s.value("y") == -0.05 and s.grad("x") == pytest.approx(0.1)
 
 
+def test_print_shows_nothing_received_by_a_comparison():
+    # where() and x * m compute a zero for the mask, but send it nothing: it has no gradient
+    s = finished("x = [1.5, -2]\nm = x > 0\nf = sum(where(m, x, 0.1 * x)) + sum(x * m)")
+    shown = execute(s, "print m").text
+    assert "grad:  —" in shown and "received" not in shown
+    assert "received: from f.2" in execute(s, "print x").text
+
+
 def test_a_comparison_is_unchecked_by_check_never_a_mismatch(capsys):
     code, out, _ = run_cli(["check", "-e", "x = [1, -2]\nloss L = sum(x * (x > 0))", "--json"], capsys)
     (mask,) = [n for n in json.loads(out)["nodes"] if n["op"] == "gt"]
