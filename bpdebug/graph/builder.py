@@ -4,7 +4,7 @@ calls (inline sub-graphs or one custom-op node). Literals and initializers are i
 (`x.relu()`, `np.exp(x)`) in spelling.py. Builds; never evaluates (beyond shapes).
 
 What a name means, and the rules of assigning one again (`c += 1` makes version `c#k`), are
-in names.py.
+in names.py; what a call of a built-in means and whether it is well formed, in calls.py.
 
 Nothing here recurses over expressions: a program may nest 100,000 levels deep.
 """
@@ -16,9 +16,10 @@ import numpy as np
 
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
-from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
+from ..ops import BINARY, FUNCTIONS, OPS, Op, function, infer_shape
 from ..ops.indexing import Key, key_problem
-from .arguments import MAX_ELEMENTS, argument
+from .arguments import MAX_ELEMENTS
+from .calls import CallRules, sub_expressions
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
 from .names import NameRules
@@ -35,7 +36,7 @@ class _Def:
     grads: dict = field(default_factory=dict)   # param -> ast.Grad
 
 
-class _Builder(NameRules):
+class _Builder(NameRules, CallRules):
     def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
         self.program = program
         self.base_dir = base_dir
@@ -243,56 +244,6 @@ class _Builder(NameRules):
                              did_you_mean(e.name, [k for k in env if not k.startswith("__")]))
         raise self.unknown_name(e)
 
-    def children(self, e) -> tuple:
-        """The sub-expressions that become the inputs of e's node: a call's arguments, but
-        not reshape's shape, and the parts of concat([a, b])."""
-        if not isinstance(e, ast.Call) or e.func in self.defs:
-            return _children(e)
-        op = function(e.func, len(e.args))
-        if op is None:
-            return e.args
-        if op.arity == LIST:
-            return e.args[0].items
-        return e.args[:op.arity]
-
-    def check_call(self, e: ast.Call) -> None:
-        name = e.func
-        if name in self.defs:
-            params = self.defs[name].node.params
-            if e.kwargs:
-                raise self.error(f"op '{name}' takes its arguments in order, without names: "
-                                 f"{name}({', '.join(params)})", e.kwargs[0][2])
-            if len(e.args) != len(params):
-                raise self.error(f"op '{name}' takes {len(params)} argument(s) ({', '.join(params)}), "
-                                 f"got {len(e.args)}", e.span)
-            return
-        if name in INITIALIZERS:
-            return
-        if name in COSTS:
-            if len(e.args) != 2:
-                raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
-            return
-        op = function(name, len(e.args))
-        if op is None:
-            raise self.error(f"unknown function '{name}'", e.func_span,
-                             did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
-        overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
-                     "elementwise") if name in REDUCING else ""
-        usage = (f"x.{name}(...) is {name}(x, ...); " if e.method else "") + _usage(name, op)
-        if op.arity == LIST:
-            if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
-                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
-                                 usage)
-        elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
-            most = op.arity + len(op.positional)
-            takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
-            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span, usage)
-        for key, _value, span in e.kwargs:
-            if key not in op.attrs:
-                accepted = ", ".join(op.attrs) or "no keyword arguments"
-                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
-                                 did_you_mean(key, op.attrs) or usage)
-
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
         if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
             return self.call_def(e, args, root_name)  # names its return node after the body's
@@ -333,20 +284,6 @@ class _Builder(NameRules):
         call = ast.Call(act, (ast.Name(self.nodes[z].name, span),), (), span, span)
         self.check_call(call)
         return self.apply(call, [z], {}, name)
-
-    def attr_values(self, e: ast.Call, op: Op) -> dict:
-        """The attributes a call gives, positionally (reshape(x, [2, 3])) or by keyword, each
-        checked for its kind."""
-        given = [(key, value, value.span) for key, value in zip(op.positional, e.args[max(op.arity, 0):])]
-        attrs = {}
-        for key, value, span in given + list(e.kwargs):
-            if key in attrs:
-                raise self.error(f"{e.func}() is given '{key}' twice", span, _usage(e.func, op))
-            attrs[key] = argument(self, key, value)
-        for key, default in op.attrs.items():
-            if default is REQUIRED and key not in attrs:
-                raise self.error(f"{e.func}() needs its {key}", e.span, _usage(e.func, op))
-        return attrs
 
     # ---- user ops -------------------------------------------------------------------------
     def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
@@ -410,18 +347,8 @@ def _names_used(statements) -> set:
         elif isinstance(e, ast.Tensor):
             stack.extend(e.items)
         else:
-            stack.extend(_children(e))
+            stack.extend(sub_expressions(e))
     return used
-
-
-def _children(e) -> tuple:
-    if isinstance(e, (ast.Unary, ast.Index)):
-        return (e.operand,)
-    if isinstance(e, ast.Binary):
-        return (e.left, e.right)
-    if isinstance(e, ast.Call):
-        return e.args
-    return ()
 
 
 def _missing_comma(item) -> str | None:
@@ -431,13 +358,6 @@ def _missing_comma(item) -> str | None:
     if isinstance(item, ast.Index) and isinstance(item.operand, ast.Tensor):
         return "missing ','? [[1, 2] [3, 4]] reads [3, 4] as an index; write [[1, 2], [3, 4]]"
     return None
-
-
-def _usage(name: str, op: Op) -> str:
-    """How a call of the op reads: `leaky_relu(x, slope=0.01)`, `concat([a, b, ...], axis=0)`."""
-    inputs = {LIST: ["[a, b, ...]"], 1: ["x"]}.get(op.arity, ["a", "b", "c"][:op.arity])
-    attrs = ["[2, 3]" if v is REQUIRED else f"{k}=..." if v is None else f"{k}={v}" for k, v in op.attrs.items()]
-    return f"usage: {name}({', '.join(inputs + attrs)})"
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:
