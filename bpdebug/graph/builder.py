@@ -203,9 +203,9 @@ class _Builder(NameRules, CallRules):
     def expr(self, root, target: str, env: dict) -> int:
         """Build nodes for `root`; the root node is named `target`, the others `target.N`."""
         results: list[int] = []
-        stack = [(root, False)]
+        stack = [(root, None)]
         while stack:
-            e, ready = stack.pop()
+            e, n = stack.pop()   # n: how many inputs e's node takes, once its children are pushed
             if isinstance(e, ast.Num):
                 results.append(self.add(self.fresh(), OPS["const"], kind="const", value=e.value, span=e.span))
             elif isinstance(e, ast.Name):
@@ -219,14 +219,14 @@ class _Builder(NameRules, CallRules):
                 item = first_non_number(e)
                 raise self.error("a tensor literal holds numbers only", item.span, _missing_comma(item)
                                  or "build tensors from nodes with ops, or make this a leaf")
-            elif not ready:
+            elif n is None:
                 if isinstance(e, ast.Call):
                     e = resolve(self, e)
                     self.check_call(e)
-                stack.append((e, True))
-                stack.extend((c, False) for c in reversed(self.children(e)))
+                children = self.children(e)
+                stack.append((e, len(children)))
+                stack.extend((c, None) for c in reversed(children))
             else:
-                n = len(self.children(e))
                 args = results[len(results) - n:] if n else []
                 del results[len(results) - n:]
                 results.append(self.apply(e, args, env, target if not stack else None))
