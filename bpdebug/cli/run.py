@@ -39,7 +39,7 @@ def main(args) -> int:
     with recording(session, args.trace, set_values(args)):
         stop = session.run()
     if args.json:
-        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        print(json.dumps(state_dict(session, stop)))
         return OK
 
     from rich.console import Console

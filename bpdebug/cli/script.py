@@ -32,8 +32,9 @@ def read_commands(args) -> list[tuple[str, str]]:
             except (OSError, UnicodeDecodeError) as err:
                 raise BpError(f"cannot read commands from {args.commands}: {getattr(err, 'strerror', None) or err}")
         for k, line in enumerate(text.splitlines(), 1):
+            line = line.partition("#")[0]  # a comment runs to the end of the line
             for part in line.split(";;"):  # pdb's separator for several commands on a line
-                if part.strip() and not part.strip().startswith("#"):
+                if part.strip():
                     lines.append((f"{source}:{k}", part.strip()))
     lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))
     if not lines:
