@@ -111,6 +111,14 @@ class Trainer:
     def total(self) -> int:
         return self.session.total + len(self.params)
 
+    def position(self) -> tuple[str, int, int]:
+        """(phase, count, of): the passes count their steps as the Session does (`step 7 of
+        34`, as `script` and `run --break` do too); the update phase counts its updates apart
+        (`update 2 of 4`)."""
+        if self.phase in (UPDATE, DONE):
+            return UPDATE, self.applied, len(self.params)
+        return self.session.position()
+
     @property
     def loss_name(self) -> str:
         return self.session.graph.nodes[self.session.graph.output].name
