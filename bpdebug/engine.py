@@ -13,8 +13,8 @@ import numpy as np
 
 from .check.breaks import SPECIAL_BREAKS
 from .conditions import Expression
-from .events import (BACKWARD, DONE, FORWARD, StepEvent, Term, call_event, plain as _plain,  # noqa: F401
-                     received, running_sums, step_event)
+from .events import (BACKWARD, DONE, FORWARD, StepEvent, Term, call_event, enclosing_call,  # noqa: F401
+                     plain as _plain, received, running_sums, step_event)
 from .graph import Graph
 from .kernel import Kernel, seed_gradient
 from .lang import BpError
@@ -131,10 +131,10 @@ class Session:
         """The current node, then the return node of each `def` call whose body holds it,
         innermost first ([] before the first step)."""
         i = self.current
-        if i is None:
-            return []
-        around = [c for c in self.graph.calls if c.start <= i < c.end]
-        return [i] + [c.end for c in sorted(around, key=lambda c: c.end - c.start)]
+        frames = [] if i is None else [i]
+        while frames and (call := enclosing_call(self.graph, frames[-1])) is not None:
+            frames.append(call.end)
+        return frames
 
     @property
     def frame(self) -> int:

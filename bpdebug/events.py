@@ -75,6 +75,13 @@ def call_event(session, call, step: int) -> StepEvent:
     return ev
 
 
+def enclosing_call(graph, i: int):
+    """The innermost `def` call whose body holds node i (a call's return node is the call
+    itself, not inside it), or None."""
+    around = [c for c in graph.calls if c.start <= i < c.end]
+    return min(around, key=lambda c: c.end - c.start) if around else None
+
+
 def _sent_by_body(session, call, j: int):
     """What the body of `call` sent to node j, added up in the order the steps sent it."""
     total = None

@@ -14,11 +14,14 @@ def configure(p) -> None:
                    help="learning rate of the update phase, for a program with params (default 0.1)")
     p.add_argument("--batch", type=int, metavar="B", help="rows of data per training step, drawn at random")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for drawing mini-batches (default 0)")
+    p.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. textual-light, solarized-light, "
+                   "nord (default textual-dark; Ctrl+P, 'Change theme' switches while it runs)")
 
 
 def main(args) -> int:
     from .replay import session_for
 
+    theme = _theme(args.theme)
     session = session_for(args)
     trainer = _trainer(session, args)
     if trainer is not None:
@@ -27,9 +30,25 @@ def main(args) -> int:
     from ..tui.app import BpDebugApp
 
     app = BpDebugApp(session, trainer=trainer)
+    if theme is not None:
+        app.theme = theme
     with recording(session, args.trace, set_values(args)):
         app.run()
     return app.return_code or OK   # 1 when the app stopped on an error
+
+
+def _theme(name):
+    """The theme asked for, checked before anything loads (exit 2 for an unknown one)."""
+    if name is None:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    from ..lang import BpError, did_you_mean
+
+    if name not in BUILTIN_THEMES:
+        raise BpError(f"no theme named '{name}'", hint=did_you_mean(name, BUILTIN_THEMES)
+                      or "themes: " + ", ".join(sorted(BUILTIN_THEMES)))
+    return name
 
 
 def _trainer(session, args):

@@ -61,10 +61,7 @@ class TrainingKeys:
         self._train_slice()
 
     def action_train_many(self) -> None:
-        line = self.command_line
-        self.screen.set_focus(line)
-        line.value = "train "
-        line.cursor_position = len(line.value)
+        self.type_command("train ")
 
     def _train_slice(self) -> None:
         run = self.running
@@ -120,19 +117,19 @@ class TrainingKeys:
     def _training_command(self, line: str, name: str, arg: str) -> bool:
         """The commands that move through the training loop; True if `line` was one of them."""
         tr = self.training.trainer
-        if name not in ("train", "step", "next", "back", "restart", "set"):
+        if name not in ("train", "step", "next", "back", "restart", "set", "jump"):
             return False
-        if name == "set" and not tr.applied:
-            return False               # in the passes: recompute as without training
+        if name in ("set", "jump") and not tr.applied:
+            return False               # in the passes: as without training
         count = 1
         if name in ("train", "step", "back") and arg:
             if not arg.isdigit() or int(arg) < 1:
                 self.log_panel.command(line, f"expected a positive whole number, got '{arg}'", True)
                 return True
             count = int(arg)
-        if name == "set":
+        if name in ("set", "jump"):
             self.log_panel.command(line, "the updates have begun: take them back (r) or finish the "
-                                         "training step (t) before setting a leaf", True)
+                                         f"training step (t) before a `{name}`", True)
             return True
         self.log_panel.command(line, "", False)
         if name == "train":

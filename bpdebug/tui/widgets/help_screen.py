@@ -9,7 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...commands import HELP
+from ...commands import COMMANDS, aliases_of
+from ..colours import style
 from ..status import FLAGS, STATUSES
 
 KEYS = [
@@ -19,38 +20,49 @@ KEYS = [
     ("r", "step back: undo the last step exactly"),
     ("b", "toggle a breakpoint on the selected node"),
     ("↑ ↓ PgUp PgDn", "select a node to inspect (the next step selects the current one)"),
+    ("Tab", "to the inspector (↑ ↓ PgUp PgDn scroll it), the log, back to the nodes"),
+    ("click", "a row of the list, or a neighbour in the circuit, to show that node"),
+    ("Ctrl+P", "the command palette: every command, `go to NODE` for any node, themes"),
     (":", "type a command; Tab completes, ↑ ↓ recall, Esc leaves"),
     ("?", "this help"),
     ("q", "quit"),
 ]
 TRAINING_KEYS = [
-    ("s", "after the backward pass: one param update (P = P - lr * dL/dP), then the next training step"),
+    ("s", "after the backward pass: one param update (P = P - lr * dLoss/dP), then the next training step"),
     ("c", "continue to a breakpoint, the end of the passes, or the end of the updates"),
     ("t", "one training step: the rest of this one (passes and updates), or the next whole one"),
     ("T", "several training steps: type how many after `train ` (Esc or c stops them)"),
     ("r", "step back within this training step; an update taken back restores the param"),
 ]
 
-TRAIN_HELP = "train [N]         run N training steps (default 1); Esc or c stops them"
+USAGE_WIDTH = 26          # `break [forward|backward] [NODE] [if COND]` wraps past this
+TRAIN_HELP = ("train [N]", "run N training steps (default 1); Esc or c stops them")
 
 
-def _table(rows) -> Table:
+def _table(rows, first_width: int | None = None) -> Table:
+    """Columns of cells, the last one wrapping (and the first, past `first_width`); a str
+    cell is made Text here (as markup, `[all]` would vanish)."""
+    rows = [[Text(c) if isinstance(c, str) else c for c in row] for row in rows]
     table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True)
-    table.add_column()
-    for key, meaning in rows:
-        table.add_row(key, Text(meaning))     # a str cell is markup: `[all]` would vanish
+    columns = max((len(r) for r in rows), default=0)
+    for k in range(columns):
+        wraps = k == columns - 1 or (k == 0 and first_width is not None)
+        table.add_column(no_wrap=not wraps, max_width=first_width if k == 0 else None)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
 def help_text(training: bool = False) -> Group:
-    keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in KEYS)
-    training_keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in TRAINING_KEYS)
-    marks = _table((Text(f"  {m.glyph}", style=m.style), m.meaning)
+    keys = _table((Text(f"  {key}", style=style("key")), meaning) for key, meaning in KEYS)
+    training_keys = _table((Text(f"  {key}", style=style("key")), meaning) for key, meaning in TRAINING_KEYS)
+    marks = _table((Text(f"  {m.glyph}", style=style(m.style)), m.meaning)
                    for m in (*STATUSES.values(), *FLAGS.values()))
-    lines = [*HELP.values(), *([TRAIN_HELP] if training else [])]
-    commands = _table((Text(f"  {line.split()[0]}", style="bold"), line.split(" ", 1)[1].strip())
-                      for line in lines)
+    entries = [(usage, ", ".join(aliases_of(name)), what) for name, (usage, what) in COMMANDS.items()]
+    if training:
+        entries.append((*TRAIN_HELP[:1], "", TRAIN_HELP[1]))
+    commands = _table(((Text(f"  {usage}", style="bold"), Text(aliases, style=style("key")), what)
+                       for usage, aliases, what in entries), first_width=USAGE_WIDTH)
     return Group(
         Text("Keys", style="bold underline"), keys, Text(""),
         *([Text("Training (the program has params)", style="bold underline"), training_keys,
@@ -59,8 +71,9 @@ def help_text(training: bool = False) -> Group:
           if training else []),
         Text("Marks in the node list", style="bold underline"), marks, Text(""),
         Text("The neighbourhood", style="bold underline"),
-        Text("  forward edges ──▶ carry values (green), backward edges ◀── carry gradients "
-             "(yellow); dashed edges have nothing on them yet."), Text(""),
+        Text.assemble("  forward edges ", ("──▶ carry values", style("forward")), ", backward edges ",
+                      ("◀── carry gradients", style("backward")), "; dashed edges have nothing on them yet; "
+                      "click a neighbour to go to it."), Text(""),
         Text("Commands (press : first)", style="bold underline"), commands)
 
 

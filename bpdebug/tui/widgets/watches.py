@@ -5,6 +5,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...render import value_text
+from ..colours import style, styles
+from ..status import hint_names
 
 
 class WatchesPanel(Static):
@@ -16,7 +18,8 @@ class WatchesPanel(Static):
         values = self.session.watch_values()
         self.set_class(not values, "-empty")
         if not values:
-            self.update(Text("none: :watch grad(x), :watch norm(grad)", style="dim"))
+            _, leaf = hint_names(self.session.graph)
+            self.update(Text(f"none: :watch grad({leaf}), :watch norm(grad)", style="dim"))
             return
         text = Text()
         for k, (expr, value) in enumerate(values, 1):
@@ -24,5 +27,6 @@ class WatchesPanel(Static):
                 text.append("\n")
             text.append(f"{k} ", style="bold")
             text.append(f"{expr} = ")
-            text.append_text(Text(value, style="red") if isinstance(value, str) else value_text(value))
+            text.append_text(Text(value, style=style("error")) if isinstance(value, str)
+                             else value_text(value, colours=styles()))
         self.update(text)
