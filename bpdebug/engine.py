@@ -13,7 +13,7 @@ import numpy as np
 
 from .check.breaks import SPECIAL_BREAKS
 from .conditions import Expression
-from .events import (BACKWARD, DONE, FORWARD, StepEvent, Term, call_event, enclosing_call,  # noqa: F401
+from .events import (BACKWARD, DONE, FORWARD, StepEvent, call_event, enclosing_call,  # noqa: F401
                      plain as _plain, received, running_sums, step_event)
 from .graph import Graph
 from .kernel import Kernel, seed_gradient
@@ -421,13 +421,3 @@ class Session:
                 out.append((w.text, f"error: {err}"))
         return out
 
-
-def _plain(x):
-    """Floats for scalars, numpy arrays for tensors, None stays None."""
-    if x is None or isinstance(x, (float, bool)):
-        return x
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if np.ndim(x) == 0:
-        return float(x)
-    return np.asarray(x)

@@ -224,6 +224,13 @@ def test_comments_in_a_commands_file_run_to_the_end_of_the_line(tmp_path):
     assert "q = 3" in done.stdout
 
 
+def test_quit_ends_a_script():
+    done = bp("script", EXAMPLES / "chain_rule.bp", "-c", "step", "-c", "quit", "-c", "step")
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("(bpdebug)")] == \
+        ["(bpdebug) step", "(bpdebug) quit"]
+
+
 def test_script_reads_commands_from_stdin():
     done = bp("script", "-e", "x = 3\nf = x * x", "--commands", "-", stdin="c\np x\n")
     assert done.returncode == 0 and "  grad:  6" in done.stdout

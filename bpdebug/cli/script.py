@@ -58,4 +58,6 @@ def main(args) -> int:
             if result.error:
                 print(f"{where}: error: {result.text}", file=sys.stderr)
                 return BAD_INPUT
+            if result.quit:                # the commands after it are not run
+                break
     return OK

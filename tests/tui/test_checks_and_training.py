@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,25 +15,14 @@ from bpdebug.train import Trainer
 from bpdebug.tui.app import BpDebugApp
 from bpdebug.tui.checks import cheap_to_check
 
-from .conftest import SEED, chain, load, log_text, row_text, screen_text
+from .conftest import EXAMPLES, SEED, chain, flat, load, log_text, row_text, screen_text, training_app
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SQRT = "x = 0\nw = 3\ny = sqrt(x)\nz = y * w\nf = z + 1\n"     # df/dx = inf is born at y's backward step
 WRONG_SQUARE = "def square(x) = x * x\ngrad square wrt x = x\n"  # off by a factor of 2
 
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def flat(text: str) -> str:
-    """Text with its line wrapping undone (the log wraps long lines)."""
-    return " ".join(text.split())
-
-
-def training_app(name="xor.bp", lr=0.1):
-    trainer = Trainer(bpdebug.load_file(EXAMPLES / name), lr, all_gradients=True)
-    return BpDebugApp(trainer.session, trainer=trainer), trainer
 
 
 async def command(pilot, line: str) -> None:

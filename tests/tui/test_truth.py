@@ -6,36 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import bpdebug
-from bpdebug.train import Trainer
 from bpdebug.tui.app import BpDebugApp
 from bpdebug.tui.colours import styles
 from bpdebug.tui.history import history_path
-from bpdebug.tui.widgets.command_line import CommandLine, Completer
+from bpdebug.tui.widgets.command_line import Completer
 from bpdebug.tui.widgets.inspector import Inspector
 from bpdebug.tui.widgets.neighbourhood import Neighbourhood
 from bpdebug.tui.widgets.node_list import NodeList
 
-from .conftest import SEED, load, log_text, row_text, screen_text
+from .conftest import EXAMPLES, SEED, flat, load, log_text, row_text, screen_text, training_app
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SQUARE = "x = 3\nf = x * x\n"
 SQ_CALL = "def sq(a) = a * a\nx = 3\ny = sq(x) + 1\n"
 
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def training_app(name="xor.bp", lr=0.1):
-    trainer = Trainer(bpdebug.load_file(EXAMPLES / name), lr, all_gradients=True)
-    return BpDebugApp(trainer.session, trainer=trainer), trainer
 
 
 # ---- wrong or misleading before ---------------------------------------------------------------------
@@ -83,8 +71,7 @@ def test_gradients_are_named_after_the_output_in_every_panel():
 
 def test_one_step_count_with_the_update_phase_counted_apart():
     async def go():
-        app, trainer = training_app("network_232.bp")
-        s = trainer.session
+        app, _ = training_app("network_232.bp")
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(*"s" * 7)
             assert "FORWARD  step 7 of 34" in screen_text(app)      # as `script` says [forward 7/34]
@@ -107,7 +94,6 @@ def test_hints_use_the_programs_own_names():
 def test_after_an_update_the_circuit_shows_the_params_new_value():
     async def go():
         app, trainer = training_app("linreg.bp", lr=0.5)
-        s = trainer.session
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("c", "s")                   # the passes, then the first update: w
             update = trainer.updates[-1]
