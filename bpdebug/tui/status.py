@@ -76,11 +76,17 @@ def hint_names(graph) -> tuple[str, str]:
     where the program has a q. Prefers names the user wrote (not `f.1`) and a leaf with a
     gradient."""
     nodes = graph.nodes
-    own = [n for n in nodes if not _built_name(n.name)] or nodes
-    ops = [n for n in own if n.kind == "op"]
-    node = next((n for n in ops if n.index != graph.output), ops[0] if ops else own[0])
-    leaves = [n for n in own if n.is_leaf and n.needs_grad] or [n for n in nodes if n.is_leaf] or [node]
-    return node.name, leaves[0].name
+
+    def first(*tests):       # the first node passing every test: a look at a few nodes, mostly
+        return next((n for n in nodes if all(t(n) for t in tests)), None)
+
+    def own(n):
+        return not _built_name(n.name)
+
+    node = (first(own, lambda n: n.kind == "op" and n.index != graph.output)
+            or first(lambda n: n.kind == "op") or nodes[graph.output])
+    leaf = first(own, lambda n: n.is_leaf and n.needs_grad) or first(lambda n: n.is_leaf) or node
+    return node.name, leaf.name
 
 
 def _built_name(name: str) -> bool:

@@ -12,13 +12,13 @@ class BreakpointsPanel(Static):
     def __init__(self, session, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self.session = session
+        self._node, _ = hint_names(session.graph)     # once: it reads every node
 
     def show(self) -> None:
         s = self.session
         self.set_class(not s.breakpoints, "-empty")
         if not s.breakpoints:
-            node, _ = hint_names(s.graph)
-            self.update(Text(f"none: press b on a node, or :break backward {node}", style="dim"))
+            self.update(Text(f"none: press b on a node, or :break backward {self._node}", style="dim"))
             return
         text = Text()
         for k, b in enumerate(s.breakpoints):

@@ -13,13 +13,13 @@ class WatchesPanel(Static):
     def __init__(self, session, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self.session = session
+        _, self._leaf = hint_names(session.graph)     # once: it reads every node
 
     def show(self) -> None:
         values = self.session.watch_values()
         self.set_class(not values, "-empty")
         if not values:
-            _, leaf = hint_names(self.session.graph)
-            self.update(Text(f"none: :watch grad({leaf}), :watch norm(grad)", style="dim"))
+            self.update(Text(f"none: :watch grad({self._leaf}), :watch norm(grad)", style="dim"))
             return
         text = Text()
         for k, (expr, value) in enumerate(values, 1):
