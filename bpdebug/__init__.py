@@ -44,13 +44,16 @@ def _collector_paused():
 
 
 def load_file(path, values: dict | None = None) -> "Session":
-    path = Path(path)
+    from .files import MAX_TEXT_BYTES, read_limited
+
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_TEXT_BYTES, f"program {path}")
     except OSError as err:
         raise BpError(f"cannot read {path}: {err.strerror or err}", filename=str(path)) from None
+    except BpError as err:
+        raise BpError(err.message, filename=str(path)) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not text
     except UnicodeDecodeError as err:
         raise BpError(f"this is not a text file (byte {err.start} is not UTF-8); a bpdebug program "
                       "is plain text", filename=str(path)) from None

@@ -53,31 +53,45 @@ class Kernel:
         self.wanted = wanted
         self.ins = [n.inputs for n in nodes]
         self.consts = [n.value if n.kind != "op" else None for n in nodes]
-        self.fwd = []
-        self.vjp = []
+        shapes = [n.shape for n in nodes]
+        self.fwd = fwd = []
+        self.vjp = vjp = []
         # per node: (position, input index) for the inputs whose gradient anybody needs
-        self.targets = [tuple((k, j) for k, j in enumerate(n.inputs) if wanted[j]) for n in nodes]
+        self.targets = targets = []
+        scalar_pairs = {}  # op -> its float functions: looked up once, not once a node
         for n in nodes:
+            inputs = n.inputs
+            targets.append(tuple([(k, j) for k, j in enumerate(inputs) if wanted[j]]))
             if n.kind != "op":
-                self.fwd.append(None)
-                self.vjp.append(None)
+                fwd.append(None)
+                vjp.append(None)
                 continue
-            shapes = [nodes[j].shape for j in n.inputs]
-            scalar = n.shape == () and all(s == () for s in shapes)
-            f = scalar_forward(n.op) if scalar else n.op.f
-            v = scalar_vjp(n.op) if scalar else n.op.vjp
-            if n.attrs:
-                f, v = partial(f, **n.attrs), partial(v, **n.attrs)
-            need = tuple(wanted[j] for j in n.inputs)
-            if n.op.partial_vjp and not all(need):
-                v = partial(v, need=need)
-            # Elementwise ops broadcast their inputs, and matmul its batch axes (a vector or a
-            # (1, n, k) stack against a (b, k, m) one): contributions are summed back to shape.
-            batched = n.op.name == "matmul" and max(map(len, shapes)) > 2
-            if not scalar and (batched or n.op.elementwise and any(s != n.shape for s in shapes)):
-                v = _summed_back(v, shapes)
-            self.fwd.append(f)
-            self.vjp.append(v)
+            op = n.op
+            if n.shape == () and not n.attrs and not any([shapes[j] for j in inputs]):
+                pair = scalar_pairs.get(id(op))  # by identity: hashing an Op hashes its fields
+                if pair is None:
+                    pair = scalar_pairs[id(op)] = (scalar_forward(op), scalar_vjp(op))
+                fwd.append(pair[0])
+                vjp.append(pair[1])
+                continue
+            self._compile_tensor_node(n, [shapes[j] for j in inputs], wanted)
+
+    def _compile_tensor_node(self, n, shapes: list, wanted: list) -> None:
+        scalar = n.shape == () and all(s == () for s in shapes)
+        f = scalar_forward(n.op) if scalar else n.op.f
+        v = scalar_vjp(n.op) if scalar else n.op.vjp
+        if n.attrs:
+            f, v = partial(f, **n.attrs), partial(v, **n.attrs)
+        need = tuple(wanted[j] for j in n.inputs)
+        if n.op.partial_vjp and not all(need):
+            v = partial(v, need=need)
+        # Elementwise ops broadcast their inputs, and matmul its batch axes (a vector or a
+        # (1, n, k) stack against a (b, k, m) one): contributions are summed back to shape.
+        batched = n.op.name == "matmul" and max(map(len, shapes)) > 2
+        if not scalar and (batched or n.op.elementwise and any(s != n.shape for s in shapes)):
+            v = _summed_back(v, shapes)
+        self.fwd.append(f)
+        self.vjp.append(v)
 
     def forward(self, vals: list, start: int, stop: int) -> None:
         fwd, ins, consts = self.fwd, self.ins, self.consts

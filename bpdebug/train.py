@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import row_count
+from .graph.data import row_count
 from .engine import DONE, Session, Stop
 from .kernel import Kernel, zero_gradient
 from .lang import BpError

@@ -268,3 +268,16 @@ def test_every_seed_example_runs_from_the_command_line():
         done = bp("run", "--json", path)
         assert done.returncode == 0, (path, done.stderr)
         assert json.loads(done.stdout)["output"]
+
+
+def test_unbounded_and_odd_files_are_one_clear_error():
+    for argv in (["run", "/dev/zero"], ["script", "examples/chain_rule.bp", "--commands", "/dev/zero"]):
+        done = bp(*argv)
+        assert done.returncode == 2 and "is larger than 64 MiB" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_program_starting_with_a_byte_order_mark_loads(tmp_path):
+    (tmp_path / "bom.bp").write_bytes("\ufeffx = 2\nf = x * x\n".encode("utf-8"))
+    done = bp("run", "--json", tmp_path / "bom.bp")
+    assert done.returncode == 0 and json.loads(done.stdout)["value"] == 4.0

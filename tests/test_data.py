@@ -154,3 +154,20 @@ def test_files_the_fast_parser_declines_still_load(tmp_path, text, expected):
 def test_ragged_rows_and_odd_numbers_are_errors_whatever_the_columns(tmp_path, text, words):
     err = error(tmp_path, 'data X = csv("d.csv", cols=[0])\nf = sum(X)', {"d.csv": text})
     assert words in err.message
+
+
+def test_an_npy_whose_header_promises_more_than_it_holds_is_damaged_not_a_memory_error(tmp_path):
+    np.save(tmp_path / "small.npy", np.zeros((2, 3)))
+    raw = (tmp_path / "small.npy").read_bytes().replace(b"(2, 3)", b"(999999999999, 3)")
+    err = error(tmp_path, 'data X = npy("huge.npy")\nf = sum(X)', {"huge.npy": raw})
+    assert "is damaged" in err.message and "999999999999" in err.message and err.line == 1
+
+
+def test_reading_stops_at_the_size_limit(tmp_path, monkeypatch):
+    # `csv("/dev/zero")` once grew memory without end: every file is read with a limit.
+    from bpdebug import files
+    monkeypatch.setattr("bpdebug.graph.data.MAX_DATA_BYTES", 1000)
+    err = error(tmp_path, 'data X = csv("big.csv")\nf = sum(X)', {"big.csv": "1,2\n" * 1000})
+    assert "is larger than" in err.message and err.line == 1 and err.column == 14
+    with pytest.raises(BpError, match="larger than"):
+        files.read_limited("/dev/zero", 10 * files.MiB, "program")

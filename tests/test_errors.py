@@ -437,3 +437,13 @@ def test_nan_is_not_lost_on_the_scalar_path(op):
     for s in (scalar, tensor):
         s.run()
         assert math.isnan(s.value("f"))
+
+
+def test_a_value_for_a_name_the_program_never_mentions_is_refused_with_a_suggestion():
+    # `--set w=3` once added a leaf nothing read, silently; a typo must not look like it worked.
+    err = error_of("x = -2; y = 5; z = -4\nq = x + y\nf = q * z\n", values={"zz": 3.0})
+    assert "'zz' is given a value" in err.message and "neither defines nor uses it" in err.message
+    assert err.hint == "did you mean 'z'?"
+    s = bpdebug.load("f = x * y", values={"x": 2.0, "y": 3.0})  # names used but not defined: leaves
+    s.run()
+    assert s.grad("x") == 3.0

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from . import BAD_INPUT, OK, add_program_arguments, set_values
+from ..files import MAX_TEXT_BYTES, read_limited
 from ..lang import BpError
 
 NAME = "script"
@@ -24,13 +24,15 @@ def read_commands(args) -> list[tuple[str, str]]:
     """[(where, command)] where `where` names the file and line, or the -c option."""
     lines = []
     if args.commands:
-        if args.commands == "-":
-            text, source = sys.stdin.read(), "<stdin>"
-        else:
-            try:
-                text, source = Path(args.commands).read_text(encoding="utf-8"), args.commands
-            except (OSError, UnicodeDecodeError) as err:
-                raise BpError(f"cannot read commands from {args.commands}: {getattr(err, 'strerror', None) or err}")
+        source = "<stdin>" if args.commands == "-" else args.commands
+        try:
+            raw = read_limited(args.commands, MAX_TEXT_BYTES, f"command file {source}")
+        except OSError as err:
+            raise BpError(f"cannot read commands from {source}: {err.strerror or err}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise BpError(f"cannot read commands from {source}: byte {err.start} is not UTF-8") from None
         for k, line in enumerate(text.splitlines(), 1):
             line = line.partition("#")[0]  # a comment runs to the end of the line
             for part in line.split(";;"):  # pdb's separator for several commands on a line

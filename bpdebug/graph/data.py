@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .lang import ast, did_you_mean
+from ..files import MAX_DATA_BYTES, read_limited
+from ..lang import BpError, ast, did_you_mean
 
 LOADERS = ("csv", "npy")
 
@@ -68,11 +69,14 @@ def _check_rows(builder, value, span) -> None:
 
 
 def _read(path: Path, e, builder) -> bytes:
+    name = e.args[0].value
     try:
-        return path.read_bytes()
+        return read_limited(path, MAX_DATA_BYTES, f"data file '{name}'")
     except OSError as err:
-        raise builder.error(f"cannot read data file '{e.args[0].value}': {err.strerror or err}",
-                            e.args[0].span, f"the path is relative to the program: {path}") from None
+        raise builder.error(f"cannot read data file '{name}': {err.strerror or err}", e.args[0].span,
+                            f"the path is relative to the program: {path}") from None
+    except BpError as err:
+        raise builder.error(err.message, e.args[0].span) from None
 
 
 # ---- csv --------------------------------------------------------------------------------
@@ -178,6 +182,20 @@ def _is_number(cell: str) -> bool:
 
 
 # ---- npy --------------------------------------------------------------------------------
+def _check_npy_size(raw: bytes, name: str, e, builder) -> None:
+    """Refuse an npy whose header promises more than its bytes hold: numpy allocates what the
+    header says before it reads (a 100-byte file can ask for terabytes)."""
+    f = io.BytesIO(raw)
+    version = np.lib.format.read_magic(f)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _fortran, dtype = read_header(f)  # 3.0 differs from 2.0 only in field names' encoding
+    count = math.prod(shape)
+    if not dtype.hasobject and count * dtype.itemsize > len(raw) - f.tell():
+        raise builder.error(f"'{name}' is damaged: its header promises {count} values of {dtype} "
+                            f"(shape {shape}) but the file holds {len(raw) - f.tell()} bytes of data",
+                            e.args[0].span)
+
+
 def _npy(path: Path, e, builder) -> np.ndarray:
     name = e.args[0].value
     raw = _read(path, e, builder)
@@ -186,6 +204,7 @@ def _npy(path: Path, e, builder) -> np.ndarray:
         raise builder.error(f"'{name}' is not an .npy file" + (" (it is an .npz archive)" if hint else ""),
                             e.args[0].span, hint)
     try:
+        _check_npy_size(raw, name, e, builder)
         loaded = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         what = "holds Python objects, which bpdebug never loads" if "pickle" in str(err) else f"is damaged ({err})"

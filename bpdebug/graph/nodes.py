@@ -1,0 +1,143 @@
+"""The computational graph: nodes in topological order, each naming an op from the op table,
+and how a node reads as code (`q = add x y`, `f = q*z`)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..lang import BpError, Span, did_you_mean
+from ..ops import Op
+
+LEAF_KINDS = ("leaf", "param", "data")
+
+
+@dataclass(eq=False)
+class Node:
+    index: int
+    name: str
+    op: Op
+    inputs: tuple
+    shape: tuple
+    kind: str = "op"               # leaf, param, data, const or op
+    value: object = None           # the fixed value of a leaf or constant
+    attrs: dict = field(default_factory=dict)
+    span: Span | None = None
+    call: int | None = None        # the innermost inlined `def` call this node belongs to
+    needs_grad: bool = True
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind in LEAF_KINDS
+
+    @property
+    def op_name(self) -> str:
+        return self.op.name if self.kind == "op" else self.kind
+
+
+@dataclass(frozen=True)
+class InlineCall:
+    """A call of a `def` without grad lines: body nodes start..end-1, return node at end."""
+
+    op: str
+    start: int
+    end: int
+    args: tuple = ()
+
+
+class Graph:
+    def __init__(self, nodes, names, output, calls, source, filename, defs):
+        self.nodes: list[Node] = nodes
+        self.names: dict[str, int] = names      # every name, aliases (`h1` for `h1.a`) included
+        self.output: int = output
+        self.calls: list[InlineCall] = calls
+        # For `next`: the outermost call that starts (forward) or ends (backward) at a node.
+        self.call_end: dict[int, int] = {}
+        self.call_start: dict[int, int] = {}
+        for c in calls:
+            self.call_end[c.start] = max(c.end, self.call_end.get(c.start, c.end))
+            self.call_start[c.end] = min(c.start, self.call_start.get(c.end, c.start))
+        self.source = source
+        self.filename = filename
+        self.defs = defs
+        self.consumers: list[list[int]] = [[] for _ in nodes]
+        for node in nodes:
+            # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in
+            # events, so commands must reach them too; a user name never looks like one.
+            names.setdefault(node.name, node.index)
+            for j in dict.fromkeys(node.inputs):
+                self.consumers[j].append(node.index)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def index(self, name: str) -> int:
+        """The node named `name`; BpError with a suggestion if there is none."""
+        try:
+            return self.names[name]
+        except KeyError:
+            raise BpError(f"no node named '{name}'", hint=did_you_mean(name, self.names)) from None
+
+    def node(self, name: str) -> Node:
+        return self.nodes[self.index(name)]
+
+    def formula(self, node: Node) -> str:
+        """How the node reads as code: `f = q*z`; a call of a `def` reads `y = sq(x)`."""
+        if node.kind != "op":
+            return f"{node.name} = {format_value(node.value)}"
+        if node.op.name == "return":
+            call = self.calls[node.call]
+            return f"{node.name} = {call.op}({', '.join(call.args)})"
+        return f"{node.name} = {self.expression(node)}"
+
+    def label(self, j: int) -> str:
+        """How an input reads in a formula: a scalar constant by its value, a node by its name."""
+        n = self.nodes[j]
+        return format_value(n.value) if n.kind == "const" and n.shape == () else n.name
+
+    def expression(self, node: Node) -> str:
+        """The right-hand side of an op node: `q*z`, `0.5*C.3`."""
+        return node.op.formula.format(*(self.label(j) for j in node.inputs))
+
+    def local_text(self, node: Node, k: int) -> str:
+        """The local derivative with respect to input k, as text: `z` for d(q*z)/dq."""
+        if k >= len(node.op.local):
+            return "?"
+        return node.op.local[k].format(*(self.label(j) for j in node.inputs))
+
+    def op_label(self, node: Node) -> str:
+        """The op's name as users know it: a `def` call shows the def's name."""
+        if node.op.name == "return":
+            return self.calls[node.call].op
+        return node.op_name
+
+    def line(self, node: Node) -> str:
+        """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`."""
+        shape = f": {node.shape}" if node.shape != () else ""
+        if node.kind != "op":
+            return f"{node.name}{shape} = {node.kind} {format_value(node.value)}"
+        op = self.op_label(node)
+        args = " ".join(self.nodes[j].name for j in node.inputs)
+        attrs = "".join(f" {k}={v}" for k, v in node.attrs.items())
+        return f"{node.name}{shape} = {op} {args}{attrs}"
+
+
+def format_value(value, limit: int = 6) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (float, int, np.floating)) or np.ndim(value) == 0:
+        return format_number(float(value))
+    arr = np.asarray(value)
+    if arr.size > limit:
+        return f"array{arr.shape}"
+    return np.array2string(arr, precision=4, separator=", ", suppress_small=False,
+                           formatter={"float_kind": format_number}).replace("\n", "")
+
+
+def format_number(x: float) -> str:
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x)) if x != 0 or math.copysign(1, x) > 0 else "0"
+    return f"{x:.6g}"
