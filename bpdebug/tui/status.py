@@ -83,8 +83,11 @@ def hint_names(graph) -> tuple[str, str]:
     def own(n):
         return not _built_name(n.name)
 
-    node = (first(own, lambda n: n.kind == "op" and n.index != graph.output)
-            or first(lambda n: n.kind == "op") or nodes[graph.output])
+    def op(n):
+        return n.kind == "op"
+
+    node = (first(own, op, lambda n: n.index != graph.output) or first(own, op) or first(op)
+            or nodes[graph.output])
     leaf = first(own, lambda n: n.is_leaf and n.needs_grad) or first(lambda n: n.is_leaf) or node
     return node.name, leaf.name
 

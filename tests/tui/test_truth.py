@@ -9,6 +9,7 @@ import re
 
 import bpdebug
 from bpdebug.tui.app import BpDebugApp
+from bpdebug.tui.status import hint_names
 from bpdebug.tui.colours import styles
 from bpdebug.tui.history import history_path
 from bpdebug.tui.widgets.command_line import Completer
@@ -89,6 +90,12 @@ def test_hints_use_the_programs_own_names():
             assert "break backward b" in text and "watch grad(a)" in text and "p b" in text
             assert not re.search(r"\bq\b|grad\(x\)", text.replace("q quit", ""))
     run(go())
+
+
+def test_hint_names_prefer_the_names_the_user_wrote():
+    assert hint_names(load(SQ_CALL).graph) == ("y", "x")                 # not the builder's y.1
+    assert hint_names(load(SEED).graph) == ("q", "x")
+    assert hint_names(bpdebug.load_file(EXAMPLES / "network_232.bp").graph) == ("hidden.xW", "x")
 
 
 def test_after_an_update_the_circuit_shows_the_params_new_value():
