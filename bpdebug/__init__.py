@@ -19,12 +19,17 @@ def load(text: str, filename: str | None = None, values: dict | None = None):
     from .engine import Session
     from .graph import build
     from .lang import parse_program
+    from .train.program import read_program
 
     with _collector_paused():
         program = parse_program(text, filename)
         base = Path(filename).resolve().parent if filename else Path.cwd()
         try:
-            return Session(build(program, base, values))
+            graph = build(program, base, values)
+            # What the program says about its training (`train lr=2`, the loss's prediction),
+            # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
+            graph.training = read_program(program, graph.nodes[graph.output].name)
+            return Session(graph)
         except BpError as err:
             raise err.located(text, filename)
 

@@ -70,9 +70,10 @@ def aliases_of(name: str) -> list[str]:
     return [a for a, n in ALIASES.items() if n == name]
 
 
-def help_line(name: str, width: int = 18) -> str:
-    """`step [N]          (s) take N single steps ...`: usage, aliases, what it does."""
-    usage, what = COMMANDS[name]
+def help_line(name: str, table: dict = COMMANDS, width: int = 18) -> str:
+    """`step [N]          (s) take N single steps ...`: usage, aliases, what it does (`table`:
+    COMMANDS, or those with a trainer's commands, train.commands.COMMANDS, over them)."""
+    usage, what = table[name]
     aliases = aliases_of(name)
     return (f"{usage:<{width}}" if len(usage) < width else usage + "   ") \
         + (f"({', '.join(aliases)}) " if aliases else "") + what
@@ -97,15 +98,22 @@ def execute(session: Session, line: str) -> Result:
 
 # ---- moving ---------------------------------------------------------------------------------
 
-def _count(arg: str) -> int:
+def whole_number(arg: str) -> int | None:
+    """`arg` as a whole number, or None: ASCII digits only ('²' is a digit to str.isdigit, not
+    to int), and at most 12 of them (no count, step or breakpoint number gets near 10^12)."""
+    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 12 else None
+
+
+def count_arg(arg: str) -> int:
     if not arg:
         return 1
-    if not arg.isdigit() or int(arg) < 1:
+    count = whole_number(arg)
+    if count is None or count < 1:
         raise BpError(f"expected a positive whole number of steps, got '{arg}'")
-    return int(arg)
+    return count
 
 
-def _after_move(session: Session, stop: Stop | None = None) -> Result:
+def after_move(session: Session, stop: Stop | None = None) -> Result:
     ev = session.event()
     lines = []
     if stop is not None and stop.reason == "breakpoint":
@@ -132,46 +140,47 @@ def _at_end(session: Session) -> Result | None:
 
 
 def command_step(session: Session, arg: str) -> Result:
-    count = _count(arg)
+    count = count_arg(arg)
     done = _at_end(session)
     if done:
         return done
     stop = session.run(limit=count)
-    return _after_move(session, stop)
+    return after_move(session, stop)
 
 
 def command_next(session: Session, arg: str) -> Result:
     done = _at_end(session)
     if done:
         return done
-    return _after_move(session, session.next())
+    return after_move(session, session.next())
 
 
 def command_continue(session: Session, arg: str) -> Result:
     done = _at_end(session)
     if done:
         return done
-    return _after_move(session, session.run())
+    return after_move(session, session.run())
 
 
 def command_back(session: Session, arg: str) -> Result:
     if session.t == 0:
         return Result("at the start: nothing to take back")
-    session.back(_count(arg))
-    return _after_move(session)
+    session.back(count_arg(arg))
+    return after_move(session)
 
 
 def command_until(session: Session, arg: str) -> Result:
     if not arg:
         raise BpError("until needs a node name: until NODE")
-    return _after_move(session, session.until(arg))
+    return after_move(session, session.until(arg))
 
 
 def command_jump(session: Session, arg: str) -> Result:
-    if not arg.isdigit() or int(arg) > session.total:
+    step = whole_number(arg)
+    if step is None or step > session.total:
         raise BpError(f"expected a step from 0 to {session.total}, got '{arg}'")
-    session.goto(int(arg))
-    return _after_move(session)
+    session.goto(step)
+    return after_move(session)
 
 
 def command_restart(session: Session, arg: str) -> Result:
@@ -263,9 +272,10 @@ def command_tbreak(session: Session, arg: str) -> Result:
 
 
 def _bp_number(arg: str) -> int:
-    if not arg.isdigit():
+    number = whole_number(arg)
+    if number is None:
         raise BpError(f"expected a breakpoint number, got '{arg}'")
-    return int(arg)
+    return number
 
 
 def command_condition(session: Session, arg: str) -> Result:
@@ -279,10 +289,10 @@ def command_condition(session: Session, arg: str) -> Result:
 def command_ignore(session: Session, arg: str) -> Result:
     number, _, count = arg.partition(" ")
     b = session.breakpoint(_bp_number(number))
-    count = count.strip()
-    if not count.isdigit():
-        raise BpError(f"usage: ignore N COUNT, with COUNT a whole number, got '{count}'")
-    b.ignore = int(count)
+    ignore = whole_number(count.strip())
+    if ignore is None:
+        raise BpError(f"usage: ignore N COUNT, with COUNT a whole number, got '{count.strip()}'")
+    b.ignore = ignore
     return Result(f"breakpoint {b.id} will pass by its next {b.ignore} hit(s)" if b.ignore
                   else f"breakpoint {b.id} will stop at its next hit")
 

@@ -7,7 +7,7 @@ only for the steps someone asks about.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 import numpy as np
 
@@ -25,8 +25,14 @@ class Stop:
     reason: str              # "end", "breakpoint", "limit" (the steps asked for were taken), "until"
     step: int                # steps taken so far
     breakpoint: "Breakpoint | None" = None
-    event: StepEvent | None = None
+    session: "Session | None" = field(default=None, repr=False)
     detail: str = ""
+
+    @cached_property
+    def event(self) -> StepEvent | None:
+        """The last step's event, built when first asked for (before the session moves on): a
+        training loop stops twice a step and never looks, and an event recomputes the step."""
+        return self.session.event(self.step - 1) if self.session is not None and self.step else None
 
 
 @dataclass
@@ -207,11 +213,13 @@ class Session:
         in chunks of its size as they are taken, and from the kernel the contributions each
         backward step sent."""
         recorder = self.recorder
-        chunk = recorder.chunk if recorder is not None else steps
+        chunk = steps
         sent = recorder.sent if recorder is not None else None
         with np.errstate(all="ignore"):
             while steps > 0 and self.t < self.total:
                 start = self.t
+                if recorder is not None:
+                    chunk = recorder.chunk          # the recorder sizes chunks by their time
                 if self.t < self.n:
                     stop = min(self.n, self.t + steps, self.t + chunk)
                     self.kernel.forward(self.values, self.t, stop)
@@ -300,7 +308,7 @@ class Session:
     def _stopped(self, reason: str, bp: Breakpoint | None = None, detail: str = "") -> Stop:
         if self.recorder is not None:
             self.recorder.settle(self)
-        return Stop(reason, self.t, bp, self.event() if self.t else None, detail)
+        return Stop(reason, self.t, bp, self, detail)
 
     def lookup(self, var: str, name: str | None = None):
         """Variables of conditions and watches: value/grad/upstream of the current node or a named one."""

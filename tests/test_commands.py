@@ -97,7 +97,7 @@ def test_until(s):
     assert error(s, "until qq") == "no node named 'qq' (did you mean 'q'?)"
 
 
-@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3"])
+@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3", "²", "9" * 5000])
 def test_step_counts_must_be_positive_whole_numbers(s, arg):
     assert error(s, f"step {arg}") == f"expected a positive whole number of steps, got '{arg}'"
 
@@ -422,7 +422,8 @@ def test_ignore_passes_a_breakpoint_by_its_next_hits(s):
     assert "(passing by 2 more hit(s))" in run(s, "info breakpoints").text
     assert run(s, "c").text.startswith("stopped at breakpoint 1 (if value < 0)\n[forward 5/10] f = q*z")
     assert s.breakpoint(1).hits == 3 and s.breakpoint(1).ignore == 0
-    assert "COUNT a whole number" in error(s, "ignore 1 lots")
+    assert "COUNT a whole number" in error(s, "ignore 1 lots") and "COUNT a whole number" in error(s, "ignore 1 ²")
+    assert error(s, "ignore ² 1") == "expected a breakpoint number, got '²'"
 
 
 def test_jump_goes_to_a_step_past_breakpoints(s):
@@ -431,7 +432,7 @@ def test_jump_goes_to_a_step_past_breakpoints(s):
     assert s.grad("x") == -4.0
     assert run(s, "jump 2").text.startswith("[forward 2/10] y = 5") and s.value("q") is None
     assert run(s, "jump 0").text == "at the start: nothing stepped yet"
-    for bad in ("11", "-1", "x", "1e400", "99999999999999999999"):
+    for bad in ("11", "-1", "x", "1e400", "99999999999999999999", "²"):
         assert error(s, f"jump {bad}") == f"expected a step from 0 to 10, got '{bad}'"
 
 

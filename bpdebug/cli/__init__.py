@@ -60,17 +60,32 @@ def set_values(args) -> dict:
 
 
 def load_session(args):
-    """The Session for FILE or -e, with --set values applied."""
+    """The Session for FILE or -e, with --set values applied, and the params saved in --load's
+    file (a --set of the same name wins)."""
     import bpdebug
 
     values = set_values(args)
     if args.expr is not None and args.file is not None:
         raise BpError("give either FILE or -e PROGRAM, not both")
     if args.expr is not None:
-        return bpdebug.load(args.expr, "<-e>", values)
-    if args.file is None:
+        session = bpdebug.load(args.expr, "<-e>", values)
+    elif args.file is None:
         raise BpError("no program: give a FILE or -e 'f = (x + y) * z'")
-    return bpdebug.load_file(args.file, values)
+    else:
+        session = bpdebug.load_file(args.file, values)
+    if getattr(args, "load", None):
+        from ..train.weights import load_params
+        load_params(session, args.load, skip=values)
+    return session
+
+
+def given_values(args) -> dict:
+    """The leaf values given from outside, for a trace's header: --load's params, then --set."""
+    loaded = {}
+    if getattr(args, "load", None):
+        from ..train.weights import read_params
+        loaded = read_params(args.load)
+    return {**loaded, **set_values(args)}
 
 
 def build_parser(commands: dict) -> argparse.ArgumentParser:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sys
 
-from . import BAD_INPUT, OK, add_program_arguments, set_values
+from . import BAD_INPUT, OK, add_program_arguments, given_values
 from ..files import MAX_TEXT_BYTES, read_limited
 from ..lang import BpError
+from ._training import add_training_arguments, add_weight_arguments, check_save, save, session_params, trainer_for
 
 NAME = "script"
 HELP = "run debugger commands headless and print a transcript (each command, then its result)"
@@ -18,6 +19,8 @@ def configure(p) -> None:
                    help="a command; repeatable, run after those of --commands")
     p.add_argument("--trace", metavar="OUT", help="record every step to the trace file OUT "
                    "(replay it with `bpdebug replay OUT`)")
+    add_weight_arguments(p)
+    add_training_arguments(p)
 
 
 def read_commands(args) -> list[tuple[str, str]]:
@@ -45,16 +48,24 @@ def read_commands(args) -> list[tuple[str, str]]:
 
 
 def main(args) -> int:
-    from ..commands import execute
     from ..trace import recording
     from .replay import session_for
 
     session = session_for(args)
+    check_save(args, session)
     commands = read_commands(args)
-    with recording(session, args.trace, set_values(args)):
+    # A program with params trains: `step` goes on into the update phase, `train N` runs steps.
+    trainer = trainer_for(session, args)
+    if trainer is not None:
+        from ..train.commands import execute
+        session, run = trainer.session, lambda line: execute(trainer, line)
+    else:
+        from ..commands import execute
+        run = lambda line: execute(session, line)  # noqa: E731
+    with recording(session, args.trace, given_values(args)):
         for where, command in commands:
             print(f"(bpdebug) {command}")
-            result = execute(session, command)
+            result = run(command)
             if result.text:
                 print(result.text)
             if result.error:
@@ -62,4 +73,5 @@ def main(args) -> int:
                 return BAD_INPUT
             if result.quit:                # the commands after it are not run
                 break
+    save(args, trainer.param_values() if trainer is not None else session_params(session))
     return OK

@@ -65,7 +65,7 @@ def test_gradients_are_named_after_the_output_in_every_panel():
             assert "dC/dout.b" in backward and "dL/" not in backward
             await pilot.press(*"sss", "s")               # hidden.W, hidden.b, out.W, then out.b's update
             text = flat(screen_text(app))
-            assert "update out.b = out.b - lr * dC/dout.b" in text and "dL/" not in text
+            assert "update out.b = out.b - 0.1 * dC/dout.b" in text and "dL/" not in text
             assert "dL/" not in log_text(app)
     run(go())
 
@@ -300,5 +300,5 @@ def test_the_banner_keeps_the_current_formula_at_80_columns():
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("colon", *"jump 23", "enter")
             banner = screen_text(app).splitlines()[0]
-            assert "BACKWARD  step 23 of 34  ▶ out.a = sigmoid(out.z)" in banner
+            assert "BACKWARD  step 23 of 34  lr 0.1  ▶ out.a = sigmoid(out.z)" in banner   # and the rate
     run(go())

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...commands import COMMANDS, aliases_of
+from ...train.commands import COMMANDS as TRAINING_COMMANDS
 from ..colours import style
 from ..status import FLAGS, STATUSES
 
@@ -20,6 +21,7 @@ KEYS = [
     ("r", "step back: undo the last step exactly"),
     ("b", "toggle a breakpoint on the selected node"),
     ("↑ ↓ PgUp PgDn", "select a node to inspect (the next step selects the current one)"),
+    ("g", "the whole graph as a circuit: arrows select a box, Enter expands a def or layer; g or Esc goes back"),
     ("Tab", "to the inspector (↑ ↓ PgUp PgDn scroll it), the log, back to the nodes"),
     ("click", "a row of the list, or a neighbour in the circuit, to show that node"),
     ("Ctrl+P", "the command palette: every command, `go to NODE` for any node, themes"),
@@ -28,15 +30,14 @@ KEYS = [
     ("q", "quit"),
 ]
 TRAINING_KEYS = [
-    ("s", "after the backward pass: one param update (P = P - lr * dLoss/dP), then the next training step"),
+    ("s", "after the backward pass: one param update by the optimizer, then the next training step"),
     ("c", "continue to a breakpoint, the end of the passes, or the end of the updates"),
     ("t", "one training step: the rest of this one (passes and updates), or the next whole one"),
-    ("T", "several training steps: type how many after `train ` (Esc or c stops them)"),
+    ("T", "several training steps: types `train ` and the program's steps; Enter runs them (Esc or c stops)"),
     ("r", "step back within this training step; an update taken back restores the param"),
 ]
 
 USAGE_WIDTH = 26          # `break [forward|backward] [NODE] [if COND]` wraps past this
-TRAIN_HELP = ("train [N]", "run N training steps (default 1); Esc or c stops them")
 
 
 def _table(rows, first_width: int | None = None) -> Table:
@@ -58,16 +59,16 @@ def help_text(training: bool = False) -> Group:
     training_keys = _table((Text(f"  {key}", style=style("key")), meaning) for key, meaning in TRAINING_KEYS)
     marks = _table((Text(f"  {m.glyph}", style=style(m.style)), m.meaning)
                    for m in (*STATUSES.values(), *FLAGS.values()))
-    entries = [(usage, ", ".join(aliases_of(name)), what) for name, (usage, what) in COMMANDS.items()]
-    if training:
-        entries.append((*TRAIN_HELP[:1], "", TRAIN_HELP[1]))
+    table = {**COMMANDS, **TRAINING_COMMANDS} if training else COMMANDS   # restart [step] replaces restart
+    entries = [(usage, ", ".join(aliases_of(name)), what) for name, (usage, what) in table.items()]
     commands = _table(((Text(f"  {usage}", style="bold"), Text(aliases, style=style("key")), what)
                        for usage, aliases, what in entries), first_width=USAGE_WIDTH)
     return Group(
         Text("Keys", style="bold underline"), keys, Text(""),
         *([Text("Training (the program has params)", style="bold underline"), training_keys,
-           Text("  The top line shows #k, the training step, and UPDATE while the params are updated; "
-                "the loss panel draws the loss after each training step."), Text("")]
+           Text("  The top line shows #k, the training step, UPDATE while the params are updated, and "
+                "the optimizer and learning rate (:lr changes it); the loss panel draws the loss after "
+                "each training step."), Text("")]
           if training else []),
         Text("Marks in the node list", style="bold underline"), marks, Text(""),
         Text("The neighbourhood", style="bold underline"),
