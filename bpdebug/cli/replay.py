@@ -58,7 +58,7 @@ def main(args) -> int:
     status = PROBLEM if session.trace.warning else OK
     if args.json:
         session.goto(session.recorded)
-        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        print(json.dumps(state_dict(session)))
         return status
     if args.transcript:
         while session.t < session.recorded:

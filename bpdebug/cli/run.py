@@ -43,7 +43,7 @@ def main(args) -> int:
         stop = session.run()
     save(args, session_params(session))
     if args.json:
-        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        print(json.dumps(state_dict(session, stop)))
         return OK
 
     from rich.console import Console

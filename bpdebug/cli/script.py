@@ -37,8 +37,9 @@ def read_commands(args) -> list[tuple[str, str]]:
         except UnicodeDecodeError as err:
             raise BpError(f"cannot read commands from {source}: byte {err.start} is not UTF-8") from None
         for k, line in enumerate(text.splitlines(), 1):
+            line = line.partition("#")[0]  # a comment runs to the end of the line
             for part in line.split(";;"):  # pdb's separator for several commands on a line
-                if part.strip() and not part.strip().startswith("#"):
+                if part.strip():
                     lines.append((f"{source}:{k}", part.strip()))
     lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))
     if not lines:
@@ -70,5 +71,7 @@ def main(args) -> int:
             if result.error:
                 print(f"{where}: error: {result.text}", file=sys.stderr)
                 return BAD_INPUT
+            if result.quit:                # the commands after it are not run
+                break
     save(args, trainer.param_values() if trainer is not None else session_params(session))
     return OK

@@ -31,6 +31,7 @@ class ReplaySession(Session):
 
     # ---- position ------------------------------------------------------------------------
     def restart(self) -> None:
+        self._moved()
         self.t = 0
         self.values = _RecordedValues(self)
         self.grads = _RecordedGrads(self)
@@ -39,10 +40,12 @@ class ReplaySession(Session):
         self.t = min(self.t + max(steps, 0), self.recorded)
 
     def back(self, count: int = 1):
+        self._moved()
         self.t -= min(count, self.t)
         return self.event()
 
     def goto(self, step: int) -> None:
+        self._moved()
         self.t = max(0, min(step, self.recorded))
 
     def run(self, limit: int | None = None) -> Stop:
@@ -71,6 +74,10 @@ class ReplaySession(Session):
         ev = self._backward_event(i) if self.values[i] is not None else None
         return list(ev.local) if ev is not None else [None] * len(self.graph.nodes[i].inputs)
 
+    def accumulated(self, i: int) -> list:
+        ev = self._backward_event(i) if self.t >= self.trace.backward_step(i) else None
+        return list(ev.accumulated) if ev is not None else [None] * len(self.graph.nodes[i].inputs)
+
     # ---- state at step t, node by node -------------------------------------------------------
     def value_at(self, i: int):
         return self.trace.event(i + 1).value if i < self.t else None
@@ -88,8 +95,9 @@ class ReplaySession(Session):
             ev = self._backward_event(c)
             if ev.value is None:                             # c got no gradient: it sent none
                 continue
-            for k, x in enumerate(self.graph.nodes[c].inputs):
-                if x == j:
+            inputs = self.graph.nodes[c].inputs
+            for k in range(len(inputs) - 1, -1, -1):   # x*x writes x twice: the second is the sum
+                if inputs[k] == j:
                     return ev.accumulated[k]
         return seed
 
