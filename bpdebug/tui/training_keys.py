@@ -12,7 +12,7 @@ from time import perf_counter
 
 from ..engine import DONE
 from ..train import UPDATE
-from .running import CHUNK_SECONDS, Running
+from .running import CHUNK_SECONDS, Running, stops_on_failure
 from .widgets.banner import Banner
 from .widgets.loss_curve import LossCurve
 
@@ -53,6 +53,7 @@ class TrainingKeys:
         self.log_panel.write(f"training step {self.training.step_number} begins")
         return False
 
+    @stops_on_failure
     def action_train(self, steps: int = 1) -> None:
         if self.running or self.training is None:
             return
@@ -66,6 +67,7 @@ class TrainingKeys:
         line.value = "train "
         line.cursor_position = len(line.value)
 
+    @stops_on_failure
     def _train_slice(self) -> None:
         run = self.running
         if run is None:
