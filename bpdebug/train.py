@@ -217,7 +217,10 @@ def _rebuilt(session: Session, data: dict, values: dict | None) -> Session:
     import bpdebug
 
     graph = session.graph
-    return bpdebug.load(graph.source, graph.filename, {**(values or {}), **data})
+    values = {**(values or {}), **data}
+    if graph.origin is not None:   # the way it was loaded: a program with its --ops, an ONNX model
+        return graph.origin.load(values)
+    return bpdebug.load(graph.source, graph.filename, values)
 
 
 def _only_param_gradients(session: Session) -> None:

@@ -41,6 +41,8 @@ def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp prog
     parser.add_argument("-e", "--expr", metavar="PROGRAM", help="program text instead of FILE, e.g. 'f = (x + y) * z'")
     parser.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
                         help="give a leaf a value (a number or a tensor such as [1, 2]); repeatable")
+    parser.add_argument("--ops", action="append", default=[], metavar="FILE.py",
+                        help="ops written in Python (@op from bpdebug) the program may call; repeatable")
 
 
 def set_values(args) -> dict:
@@ -66,11 +68,15 @@ def load_session(args):
     values = set_values(args)
     if args.expr is not None and args.file is not None:
         raise BpError("give either FILE or -e PROGRAM, not both")
+    ops = None
+    if args.ops:   # the user's own Python, named on the command line: a program never loads any
+        from ..imports.ops_files import load_ops_files
+        ops = load_ops_files(args.ops)
     if args.expr is not None:
-        return bpdebug.load(args.expr, "<-e>", values)
+        return bpdebug.load(args.expr, "<-e>", values, ops)
     if args.file is None:
         raise BpError("no program: give a FILE or -e 'f = (x + y) * z'")
-    return bpdebug.load_file(args.file, values)
+    return bpdebug.load_file(args.file, values, ops)
 
 
 def build_parser(commands: dict) -> argparse.ArgumentParser:

@@ -29,8 +29,10 @@ class _Def:
 
 
 class _Builder:
-    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
+    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None,
+                 ops: dict | None = None):
         self.program = program
+        self.user_ops = ops or {}          # {name: Op}: ops written in Python (--ops), over built-ins
         self.base_dir = base_dir
         self.values = dict(values or {})   # leaf values given from outside (`--set x=3`)
         self.nodes: list[Node] = []
@@ -83,6 +85,10 @@ class _Builder:
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
         statements = self.program.statements
+        for name in self.user_ops:
+            if name in INITIALIZERS or name in COSTS:
+                raise self.error(f"the op written in Python '{name}' has the name of a built-in "
+                                 f"{'initializer' if name in INITIALIZERS else 'cost'}; give it another name", None)
         for st in statements:
             if isinstance(st, ast.Def):
                 self.define(st)
@@ -133,6 +139,9 @@ class _Builder:
     def define(self, st: ast.Def) -> None:
         if st.name in self.defs:
             raise self.error(f"op '{st.name}' is already defined", st.span)
+        if st.name in self.user_ops:
+            raise self.error(f"'{st.name}' is an op written in Python (--ops); give this one another name",
+                             st.span)
         if st.name in FUNCTIONS or st.name in INITIALIZERS or st.name in COSTS:
             raise self.error(f"'{st.name}' is a built-in function; give the op another name", st.span)
         if len(set(st.params)) != len(st.params):
@@ -218,7 +227,7 @@ class _Builder:
         if later is not None:
             raise self.error(f"'{e.name}' is used before it is defined (at line {later.span.line})",
                              e.span, "define it above this line")
-        if e.name in FUNCTIONS or e.name in self.defs:
+        if e.name in FUNCTIONS or e.name in self.defs or e.name in self.user_ops:
             raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
         raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
 
@@ -239,10 +248,10 @@ class _Builder:
             if len(e.args) != 2:
                 raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
             return
-        op = FUNCTIONS.get(name)
+        op = self.user_ops.get(name) or FUNCTIONS.get(name)
         if op is None:
             raise self.error(f"unknown function '{name}'", e.func_span,
-                             did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
+                             did_you_mean(name, [*FUNCTIONS, *self.defs, *INITIALIZERS, *self.user_ops]))
         if len(e.args) != op.arity:
             raise self.error(f"{name}() takes {op.arity} argument(s), got {len(e.args)}", e.span)
         for key, _value, span in e.kwargs:
@@ -269,7 +278,7 @@ class _Builder:
         if e.func in COSTS:
             return cost(self, e, args, name)
         attrs = {key: self.attr_value(value) for key, value, _span in e.kwargs}
-        return self.add(name, FUNCTIONS[e.func], args, attrs=attrs, span=e.span)
+        return self.add(name, self.user_ops.get(e.func) or FUNCTIONS[e.func], args, attrs=attrs, span=e.span)
 
     def attr_value(self, e):
         if isinstance(e, ast.Num) and e.value == int(e.value):
@@ -309,7 +318,7 @@ class _Builder:
 
     def fragment(self, expr, leaves: dict, op_name: str) -> Graph:
         """A stand-alone graph for a `def` body or grad line, its parameters as leaves."""
-        sub = _Builder(self.program, self.base_dir)
+        sub = _Builder(self.program, self.base_dir, ops=self.user_ops)
         sub.defs = self.defs
         sub.expanding = self.expanding
         sub.target = op_name
@@ -360,5 +369,6 @@ def _shape_hint(op: Op, detail: str) -> str | None:
     return detail or None
 
 
-def build(program: ast.Program, base_dir=None, values: dict | None = None) -> Graph:
-    return _Builder(program, base_dir, values).build()
+def build(program: ast.Program, base_dir=None, values: dict | None = None, ops: dict | None = None) -> Graph:
+    """The graph of a program; `ops` adds functions ({name: Op}, ops written in Python)."""
+    return _Builder(program, base_dir, values, ops).build()

@@ -24,6 +24,9 @@ class Op:
     attrs: tuple = ()                # keyword arguments the op accepts
     partial_vjp: bool = False        # vjp takes need=(bool per input) and skips the others (None)
     custom: object = field(default=None, compare=False)  # a user `def` (see bpdebug.custom)
+    # An op written in Python (bpdebug.imports.python_ops): python.bind(graph, node) gives the
+    # kernel that node's (forward, vjp), which name the node when the user's code fails.
+    python: object = field(default=None, compare=False)
 
 
 def np_scalar(fn, *args):
