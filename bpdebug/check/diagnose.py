@@ -45,8 +45,12 @@ def diagnose(graph, kernel, values: list, i: int, bad, tol: Tolerances, rng) -> 
 
 def _subject(graph, node, k: int) -> tuple[str, str]:
     """(the rule in full, the rule in a few words)."""
-    custom = node.op.custom
+    custom, python = node.op.custom, node.op.python
     name = graph.nodes[node.inputs[k]].name
+    if python is not None:
+        param = python.inputs[k] + (f"' (here '{name}')" if python.inputs[k] != name else "'")
+        return f"the VJP {python.where()} of op {python.name} for '{param}", \
+            f"{getattr(python.backward, '__name__', python.name)} wrt {python.inputs[k]}"
     if custom is None:
         return f"the built-in {node.op.name} rule for '{name}'", f"{node.op.name} rule wrt {name}"
     param = custom.params[k]
@@ -59,10 +63,10 @@ def _subject(graph, node, k: int) -> tuple[str, str]:
 def _input_name(graph, node, m: int) -> str:
     """'a' for a custom op's parameter (with the node it reads), else the input node's name."""
     name = graph.nodes[node.inputs[m]].name
-    custom = node.op.custom
-    if custom is None or custom.params[m] == name:
+    params = node.op.custom.params if node.op.custom else node.op.python.inputs if node.op.python else None
+    if params is None or params[m] == name:
         return f"'{name}'"
-    return f"'{custom.params[m]}' (here {name})"
+    return f"'{params[m]}' (here {name})"
 
 
 def _rule(kernel, i: int, k: int, g, out, args):
