@@ -45,6 +45,8 @@ def state_dict(graph: Graph, values: list, grads: list) -> dict:
             "value": json_value(values[node.index]),
             "grad": json_value(g),
         })
+        if node.onnx_name is not None:
+            nodes[-1]["onnx_name"] = node.onnx_name
     return {"output": out.name, "value": json_value(values[out.index]), "nodes": nodes}
 
 

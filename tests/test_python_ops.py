@@ -343,3 +343,13 @@ def test_run_json_and_script_with_ops(capsys):
     assert nodes["scores"]["op"] == "affine" and nodes["h.2"]["op"] == "batchnorm"
     assert cli_main(["script", *args, "-c", "until h.2", "-c", "p h.2"]) == 0
     assert "h.2 = batchnorm(h.1, gamma, beta)" in capsys.readouterr().out
+
+
+def test_a_headless_command_with_ops_never_imports_textual():
+    import subprocess
+    import sys
+
+    argv = ["run", str(EXAMPLES / "net.bp"), "--ops", str(EXAMPLES / "layers_fixed.py")]
+    probe = f"import sys, bpdebug.cli\ncode = bpdebug.cli.main({argv!r})\nprint(code, 'textual' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr

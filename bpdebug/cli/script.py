@@ -12,7 +12,7 @@ HELP = "run debugger commands headless and print a transcript (each command, the
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to run the commands over")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to run the commands over")
     p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
     p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
                    help="a command; repeatable, run after those of --commands")

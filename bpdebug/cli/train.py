@@ -13,14 +13,15 @@ HELP = "train a program's params by gradient descent, or SGD with --batch"
 
 
 def configure(p) -> None:
-    add_program_arguments(p)
+    add_program_arguments(p, batch=False)   # its --batch: rows per step, and an ONNX model's batch
     p.add_argument("--steps", type=_positive(int), required=True, metavar="N", help="training steps to take")
     p.add_argument("--lr", type=_positive(float), required=True, metavar="LR", help="the learning rate")
     p.add_argument("--batch", type=_positive(int), metavar="B",
                    help="rows of data per step, drawn at random (default: all rows, plain gradient descent)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for drawing mini-batches (default 0)")
     p.add_argument("--json", action="store_true", help='print {"steps", "losses", "params"} as JSON')
-    p.add_argument("--save", metavar="OUT.npz", help="write the trained params to an .npz file")
+    p.add_argument("--save", metavar="OUT.npz", help="write the trained params to an .npz file (or, for an ONNX "
+                   "model, OUT.onnx: a copy of the model with the trained initializers)")
 
 
 def _positive(kind):
@@ -95,6 +96,13 @@ def _save(trainer, path: str) -> None:
     import numpy as np
 
     from ..lang import BpError
+    if path.lower().endswith(".onnx"):   # the trained initializers, back into a copy of the model
+        origin = trainer.session.graph.origin
+        if not hasattr(origin, "save"):
+            raise BpError(f"--save {path} writes an ONNX model back, and this is not one; "
+                          "save the params with --save OUT.npz")
+        origin.save(path, trainer.param_values())
+        return
     try:
         with open(path, "wb") as f:
             np.savez(f, **{k: np.asarray(v) for k, v in trainer.param_values().items()})

@@ -8,7 +8,7 @@ HELP = "step through the forward and backward pass in a terminal UI (the default
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to replay")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to replay", batch=False)
     p.add_argument("--trace", metavar="OUT", help="record every step taken to the trace file OUT")
     p.add_argument("--lr", type=float, default=0.1, metavar="LR",
                    help="learning rate of the update phase, for a program with params (default 0.1)")

@@ -372,3 +372,9 @@ def _shape_hint(op: Op, detail: str) -> str | None:
 def build(program: ast.Program, base_dir=None, values: dict | None = None, ops: dict | None = None) -> Graph:
     """The graph of a program; `ops` adds functions ({name: Op}, ops written in Python)."""
     return _Builder(program, base_dir, values, ops).build()
+
+
+def builder_for(filename: str | None) -> _Builder:
+    """A builder without a program, for graphs that come another way (an ONNX model): `add`
+    makes nodes of the op table with their shapes checked, `fresh` names them `target.N`."""
+    return _Builder(ast.Program((), "", filename))

@@ -26,6 +26,7 @@ class Node:
     span: Span | None = None
     call: int | None = None        # the innermost inlined `def` call this node belongs to
     needs_grad: bool = True
+    onnx_name: str | None = None   # an ONNX model's name for the tensor (bpdebug.imports)
 
     @property
     def is_leaf(self) -> bool:
