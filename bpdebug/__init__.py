@@ -46,6 +46,12 @@ class _Program:
     def load(self, values: dict):
         return load(self.text, self.filename, values, self.ops)
 
+    def trace_fields(self) -> dict:
+        if self.ops is None:
+            return {}
+        from .imports.python_ops import ops_table
+        return {"ops": sorted(ops_table(self.ops))}
+
 
 @contextmanager
 def _collector_paused():

@@ -150,11 +150,10 @@ class _RecordedGrads(_RecordedValues):
 
 # ---- opening -----------------------------------------------------------------------------------
 
-def open_trace(path, graph=None) -> ReplaySession:
+def open_trace(path, graph=None, ops=None) -> ReplaySession:
     """A ReplaySession over the trace at `path`. `graph` saves rebuilding the program when the
-    caller already has it (it must be the program the header holds)."""
-    from . import load
-
+    caller already has it (it must be the program the header holds); `ops`: the ops written in
+    Python the program was recorded with."""
     trace = TraceFile(path)
     header = trace.header
     if graph is None:
@@ -165,12 +164,31 @@ def open_trace(path, graph=None) -> ReplaySession:
                                      "trace does not hold")
             values[name] = _data_value(trace, step, name)
         try:
-            graph = load(header["source"], header["file"] or "<trace>", values).graph
+            graph = _rebuilt(header, values, ops).graph
         except BpError as err:
             raise BpError(f"the program recorded in {trace.path} does not build: {err.message}",
                           filename=trace.path) from None
     trace.check(graph)
     return ReplaySession(graph, trace)
+
+
+def _rebuilt(header: dict, values: dict, ops):
+    """The recorded program (or ONNX model) as a Session, its leaves given `values`."""
+    from . import load
+
+    model = header.get("model")
+    if isinstance(model, dict):
+        from .imports.onnx_model import ModelOptions, load_model
+        loss, batch = model.get("loss", "sum"), model.get("batch")
+        if not isinstance(loss, str) or not (batch is None or isinstance(batch, int)):
+            raise BpError("the trace header has a bad 'model' entry")
+        return load_model(header["file"] or "", values, ModelOptions(loss=loss, batch=batch))
+    wanted = header.get("ops")
+    if wanted and ops is None:
+        names = ", ".join(map(str, wanted)) if isinstance(wanted, list) else "?"
+        raise BpError(f"it calls ops written in Python ({names}): give their file with --ops FILE.py "
+                      "(a trace never runs Python by itself)")
+    return load(header["source"], header["file"] or "<trace>", values, ops)
 
 
 def _data_value(trace: TraceFile, step: int, name: str):

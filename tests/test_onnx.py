@@ -419,3 +419,17 @@ def test_a_headless_command_on_a_model_never_imports_textual(tmp_path):
     probe = f"import sys, bpdebug.cli\ncode = bpdebug.cli.main(['check', {str(path)!r}])\nprint(code, 'textual' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout.split()[-2:] == ["0", "False"], done.stderr
+
+
+def test_a_trace_of_a_model_replays_with_its_inputs_and_targets(tmp_path, capsys):
+    path, trace = tmp_path / "mlp.onnx", tmp_path / "t.bpt"
+    onnx.save(mlp(), path)
+    np.savez(tmp_path / "in.npz", **{"input.1": X})
+    np.save(tmp_path / "t.npy", np.ones((3, 3)))
+    args = ["--inputs", str(tmp_path / "in.npz"), "--loss", f"mse:{tmp_path / 't.npy'}"]
+    assert cli_main(["run", str(path), *args, "--json", "--trace", str(trace)]) == 0
+    live = json.loads(capsys.readouterr().out)
+    (tmp_path / "in.npz").unlink()      # the replay takes the inputs and targets from the trace
+    (tmp_path / "t.npy").unlink()
+    assert cli_main(["replay", str(trace), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == live

@@ -353,3 +353,15 @@ def test_a_headless_command_with_ops_never_imports_textual():
     probe = f"import sys, bpdebug.cli\ncode = bpdebug.cli.main({argv!r})\nprint(code, 'textual' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout.split()[-2:] == ["0", "False"], done.stderr
+
+
+def test_a_trace_replays_only_with_the_ops_named_again(tmp_path, capsys):
+    trace = tmp_path / "t.bpt"
+    args = [str(EXAMPLES / "net.bp"), "--ops", str(EXAMPLES / "layers_fixed.py")]
+    assert cli_main(["run", *args, "--json", "--trace", str(trace)]) == 0
+    live = capsys.readouterr().out
+    assert cli_main(["replay", str(trace), "--json"]) == 2
+    assert "it calls ops written in Python (affine, batchnorm, softmax_loss): give their file with --ops" \
+        in capsys.readouterr().err
+    assert cli_main(["replay", str(trace), "--json", "--ops", str(EXAMPLES / "layers_fixed.py")]) == 0
+    assert capsys.readouterr().out == live

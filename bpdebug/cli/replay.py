@@ -19,13 +19,20 @@ def configure(p) -> None:
                        help="print the state at the end of the recording, as `run --json` does")
     shown.add_argument("--print", dest="transcript", action="store_true",
                        help="print every step, as stepping through it in `script` would")
+    p.add_argument("--ops", action="append", default=[], metavar="FILE.py",
+                   help="the ops written in Python a recorded program calls (a trace never runs Python by itself)")
 
 
-def open_replay(path):
-    """The ReplaySession for `path`, saying on stderr when the file was cut off."""
+def open_replay(path, ops_files=()):
+    """The ReplaySession for `path`, saying on stderr when the file was cut off; `ops_files`:
+    --ops, for a recording of a program that calls ops written in Python."""
     from ..trace import open_trace
 
-    session = open_trace(path)
+    ops = None
+    if ops_files:
+        from ..imports.ops_files import load_ops_files
+        ops = load_ops_files(ops_files)
+    session = open_trace(path, ops=ops)
     if session.trace.warning:
         print(f"bpdebug: warning: {session.trace.warning}", file=sys.stderr)
     elif session.recorded < session.total:
@@ -46,14 +53,14 @@ def session_for(args):
                       hint="record the program again with --set")
     if getattr(args, "trace", None):
         raise BpError(f"{args.file} is already a recording: --trace records a live run")
-    return open_replay(args.file)
+    return open_replay(args.file, args.ops)
 
 
 def main(args) -> int:
     from ..commands import execute
     from ..report import state_dict
 
-    session = open_replay(args.trace)
+    session = open_replay(args.trace, args.ops)
     status = PROBLEM if session.trace.warning else OK
     if args.json:
         session.goto(session.recorded)

@@ -79,6 +79,10 @@ class OnnxOrigin:
     def load(self, values: dict):
         return import_model(self.model, self.path, values, self.options)
 
+    def trace_fields(self) -> dict:
+        """A replay imports the model again; its inputs and targets come from the trace."""
+        return {"model": {"loss": self.options.loss, "batch": self.options.batch}}
+
     def save(self, out: str, params: dict) -> None:
         """A copy of the model with these params (by shown name) as its initializers."""
         onnx = onnx_module()
