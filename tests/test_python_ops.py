@@ -239,6 +239,16 @@ def fails(x):
 
 def helper(x):
     return x.reshape(7)
+
+@op
+def cut(x):
+    return np.maximum(x, 0)
+
+@cut.vjp
+def cut_vjp(dout, out, x):
+    dx = dout
+    dx[x <= 2] = 0
+    return dx
 """
 
 
@@ -252,6 +262,9 @@ def helper(x):
                                   "hint: not summed back over the broadcast axis 0: return it .sum(axis=0)"]),
     ("L = sum(fails(x))", ["op 'fails' at node 'L.1': its forward raised ValueError: cannot reshape",
                            "ops.py:37, in helper", "return x.reshape(7)"]),
+    ("L = sum(cut(x))", ["its VJP raised ValueError: assignment destination is read-only", "ops.py:46, in cut_vjp",
+                         "dx[x <= 2] = 0", "hint: the arrays an op is handed (its inputs, out and dout) are the values "
+                         "bpdebug shows, so they are read-only: change a copy (dx = dout.copy())"]),
 ])
 def test_a_mistake_names_the_op_the_node_the_shapes_and_the_users_line(tmp_path, capsys, program, words):
     ops = write(tmp_path, "ops.py", BROKEN)

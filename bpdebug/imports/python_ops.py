@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from functools import partial
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from ..ops import Op
 from .user_code import defined_at, raised_at, shown_path
 
 NUMERICAL_EPS = 1e-6                 # relative step of the central differences of a forward-only op
+_F64 = np.dtype(np.float64)
 _PAIR_HINT = "a forward that returns (out, cache) is given with op.from_cache(forward, backward)"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EMPTY = inspect.Parameter.empty
@@ -120,71 +122,66 @@ class _Node:
         self.names = [graph.nodes[j].name for j in node.inputs]
 
     def functions(self) -> tuple:
-        op, attrs, shape = self.op, {**self.op.attrs, **self.node.attrs}, self.node.shape
-        forward, backward, cached = op.forward, op.backward, op.cached
-        shapes = self.shapes
-        slot = [None, None]              # the last (out, cache) of this node's forward
-        unsent: list = []                # inputs the last VJP call sent None to
-        scalar = tuple(s == () for s in shapes)   # numpy in: floats become np.float64
-        numpy_in, scalar_out = any(scalar), shape == ()
+        op, shape, shapes = self.op, self.node.shape, self.shapes
+        forward, backward, cached, arity = op.forward, op.backward, op.cached, len(shapes)
+        attrs = {**op.attrs, **self.node.attrs}
+        if attrs:                                  # keyword arguments, bound once
+            forward = partial(forward, **attrs)
+            if backward is not None and not cached:
+                backward = partial(backward, **attrs)
+        slot = [None, None]                        # the last (out, cache) of this node's forward
+        unsent: list = []                          # the inputs the last VJP call sent None to
 
-        def run(ins):
-            if numpy_in:
-                ins = [np.float64(x) if sc else x for x, sc in zip(ins, scalar)]
-            try:
-                result = forward(*ins, **attrs)
-            except Exception as err:
-                raise self.raised("forward", forward, err) from None
-            cache = None
-            if cached:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise self.error(f"its forward returned {_kind(result)}; a forward given to "
-                                     "op.from_cache returns (out, cache)", forward)
-                result, cache = result
-            if type(result) is np.ndarray and result.shape == shape and result.dtype == np.float64:
-                return result, cache
-            return self.output(result, forward), cache
+        handed = [(), []]          # the inputs of the last forward, and the read-only views handed for them
+
+        def hand(ins: tuple) -> list:
+            seen = handed[0]
+            if len(ins) == len(seen):
+                for a, b in zip(ins, seen):
+                    if a is not b:
+                        break
+                else:
+                    return handed[1]   # the backward step reads what the forward step did
+            handed[0], handed[1] = ins, [*map(_handed, ins)]
+            return handed[1]
 
         def f(*ins):
-            out, cache = run(ins)
+            try:
+                out = forward(*hand(ins))
+            except Exception as err:
+                raise self.raised("forward", op.forward, err) from None
             if cached:
-                slot[0], slot[1] = out, cache
+                out, slot[1] = self.pair(out)
+            if type(out) is not np.ndarray or out.dtype is not _F64 or out.shape != shape:
+                out = self.output(out)
+            else:
+                out.setflags(write=False)      # now the value bpdebug shows
+            slot[0] = out
             return out
 
         def vjp(g, out, *ins):
             try:
-                cache = (slot[1] if slot[0] is out else run(ins)[1]) if cached else None
-                if scalar_out:
-                    g, out = np.float64(g), np.float64(out)
-                if numpy_in:
-                    ins = [np.float64(x) if sc else x for x, sc in zip(ins, scalar)]
+                if cached and slot[0] is not out:  # another forward ran since: its cache is gone
+                    f(*ins)
                 if cached:
-                    grads = backward(g, cache)
-                elif backward is not None:
-                    grads = backward(g, out, *ins, **attrs)
+                    grads = backward(_handed(g), slot[1])
+                elif backward is None:
+                    grads = self.numerical(f, g, ins)
                 else:
-                    grads = self.numerical(lambda *a: run(a)[0], g, ins)
+                    grads = backward(_handed(g), _handed(out), *hand(ins))
             except BpError:
                 raise
             except Exception as err:
-                raise self.raised("VJP", backward, err) from None
-            if len(shapes) == 1 and not isinstance(grads, tuple):
-                grads = (grads,)
-            elif not isinstance(grads, (tuple, list)) or len(grads) != len(shapes):
-                raise self.error(f"its VJP returned {_count(grads)}; it must return {len(shapes)}, one per "
-                                 f"input ({', '.join(op.inputs)})", backward)
-            sent, nones = [], ()
-            for k, (c, s) in enumerate(zip(grads, shapes)):
-                if type(c) is np.ndarray and c.shape == s and c.dtype == np.float64:
-                    sent.append(c)
-                elif c is None:            # no gradient for this input (labels, say): zeros
-                    nones += (k,)
-                    sent.append(0.0 if s == () else np.zeros(s))
+                raise self.raised("VJP", op.backward, err) from None
+            if type(grads) is tuple and len(grads) == arity:   # the common case, checked fast
+                for c, s in zip(grads, shapes):
+                    if type(c) is not np.ndarray or c.dtype is not _F64 or c.shape != s:
+                        break
                 else:
-                    sent.append(self.gradient(k, c))
-            if nones or unsent:
-                unsent[:] = nones
-            return tuple(sent)
+                    if unsent:
+                        unsent.clear()
+                    return grads
+            return self.gradients(grads, unsent)
 
         vjp.unsent = unsent
         return f, vjp
@@ -197,7 +194,27 @@ class _Node:
         return tuple(numerical_vjp(forward, args, k, g, NUMERICAL_EPS) for k in range(len(args)))
 
     # ---- what comes back ------------------------------------------------------------------------
-    def output(self, out, forward):
+    def pair(self, result) -> tuple:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise self.error(f"its forward returned {_kind(result)}; a forward given to op.from_cache returns "
+                             "(out, cache)", self.op.forward)
+        return result
+
+    def gradients(self, grads, unsent: list) -> tuple:
+        """What the VJP returned, one float64 gradient of its input's shape per input (zeros
+        where it sent None); a located error when it is not that."""
+        shapes = self.shapes
+        if len(shapes) == 1 and not isinstance(grads, tuple):
+            grads = (grads,)
+        elif not isinstance(grads, (tuple, list)) or len(grads) != len(shapes):
+            raise self.error(f"its VJP returned {_count(grads)}; it must return {len(shapes)}, one per input "
+                             f"({', '.join(self.op.inputs)})", self.op.backward)
+        unsent[:] = [k for k, c in enumerate(grads) if c is None]   # no gradient (labels, say): zeros
+        return tuple((0.0 if s == () else np.zeros(s)) if c is None else self.gradient(k, c)
+                     for k, (c, s) in enumerate(zip(grads, shapes)))
+
+    def output(self, out):
+        forward = self.op.forward
         shape = self.node.shape
         try:
             if isinstance(out, tuple):
@@ -209,7 +226,7 @@ class _Node:
         if arr.shape != shape:
             raise self.error(f"its forward returned shape {arr.shape}; expected {shape}, the shape it "
                              "had when the graph was built (on inputs of the same shapes)", forward)
-        return float(arr) if shape == () else arr
+        return float(arr) if shape == () else _handed(arr)
 
     def gradient(self, k: int, c):
         name, s = self.op.inputs[k], self.shapes[k]
@@ -239,12 +256,26 @@ class _Node:
         return self._error(f"op '{self.op.name}' at node '{self.node.name}': {what}", where, hint)
 
     def raised(self, part: str, fn, err: Exception) -> BpError:
+        hint = ("the arrays an op is handed (its inputs, out and dout) are the values bpdebug shows, so they "
+                "are read-only: change a copy (dx = dout.copy())") if "read-only" in str(err) else None
         return self._error(f"op '{self.op.name}' at node '{self.node.name}': its {part} raised "
-                           f"{type(err).__name__}: {err}", raised_at(err, fn), None)
+                           f"{type(err).__name__}: {err}", raised_at(err, fn), hint)
 
     def _error(self, message: str, where: str, hint) -> BpError:
         details = "\n".join(x for x in (where, self._inputs()) if x)
         return BpError(f"{message}\n{details}", self.node.span, self.graph.source, self.graph.filename, hint)
+
+
+def _handed(x):
+    """What the user's code gets for a value: numpy, and read-only where bpdebug keeps it (a float
+    becomes np.float64; an array a read-only view, so writing into it is an error, not a wrong
+    number on the screen)."""
+    if type(x) is np.ndarray:
+        if x.flags.writeable:
+            x = x.view()
+            x.setflags(write=False)   # (setting the flags attribute takes twice as long)
+        return x
+    return np.float64(x) if type(x) is float else x
 
 
 def _unsummed_hint(got: tuple, want: tuple) -> str:
