@@ -3,6 +3,7 @@ inputs, initializers and nodes, one ONNX node at a time through the mappings of 
 constant chains folded, and the loss node at the end."""
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from types import SimpleNamespace
@@ -24,6 +25,9 @@ RESERVED = {"loss", "targets", "labels", "value", "grad", "upstream", "step", "a
             "data", "output", "def", "layer", "wrt"}
 
 
+_SEPARATORS, _INVALID, _UNDERSCORES = re.compile(r"[/.]+"), re.compile(r"[^A-Za-z0-9_]"), re.compile(r"_+")
+
+
 class _Names:
     """Names a command can type, one per tensor, never twice."""
 
@@ -32,8 +36,8 @@ class _Names:
 
     def __call__(self, raw: str) -> str:
         parts = []
-        for part in re.split(r"[/.]+", raw):
-            part = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", part))
+        for part in _SEPARATORS.split(raw):
+            part = _UNDERSCORES.sub("_", _INVALID.sub("_", part))
             if not part:
                 continue
             if part[0].isdigit():        # `input.1` -> input_1, `23` -> t23
@@ -282,12 +286,18 @@ def _is_float(data_type: int) -> bool:
     return helper.tensor_dtype_to_np_dtype(data_type).kind == "f" if data_type else False
 
 
-def _check_attributes(importer, mapping, attrs: dict) -> None:
+@functools.cache
+def _attributes(mapping) -> frozenset | None:
+    """The attributes a mapping takes (None: any)."""
     params = inspect.signature(mapping).parameters.values()
     if any(p.kind == p.VAR_KEYWORD for p in params):
-        return
-    known = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
-    for name in attrs:
+        return None
+    return frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY)
+
+
+def _check_attributes(importer, mapping, attrs: dict) -> None:
+    known = _attributes(mapping)
+    for name in attrs if known is not None else ():
         if name not in known:
             raise importer.error(f"attribute '{name}' is not supported",
                                  "supported: " + (", ".join(sorted(known)) or "none"))
