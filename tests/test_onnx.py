@@ -4,6 +4,7 @@ mistake a user can make with a model or its options one message, exit 2."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -433,3 +434,36 @@ def test_a_trace_of_a_model_replays_with_its_inputs_and_targets(tmp_path, capsys
     (tmp_path / "t.npy").unlink()
     assert cli_main(["replay", str(trace), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == live
+
+
+# ---- the examples -----------------------------------------------------------------------------------
+
+MODELS = Path(__file__).resolve().parent.parent / "examples" / "models"
+
+
+def test_the_example_models_are_what_their_script_writes(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_models", MODELS / "make_models.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(tmp_path)
+    for name in ("mlp", "cnn"):
+        assert (tmp_path / f"{name}.onnx").read_bytes() == (MODELS / f"{name}.onnx").read_bytes()
+        ours, theirs = np.load(tmp_path / f"{name}_inputs.npz"), np.load(MODELS / f"{name}_inputs.npz")
+        assert set(ours) == set(theirs) and all(np.array_equal(ours[k], theirs[k]) for k in ours)
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}_labels.npy"), np.load(MODELS / f"{name}_labels.npy"))
+
+
+@pytest.mark.parametrize("name", ["mlp"])
+def test_an_example_model_agrees_with_the_reference_and_trains(name, tmp_path, capsys):
+    m = onnx.load(MODELS / f"{name}.onnx")
+    feeds = dict(np.load(MODELS / f"{name}_inputs.npz"))
+    agrees_with_reference(m, feeds, rtol=1e-5)
+    args = [str(MODELS / f"{name}.onnx"), "--inputs", str(MODELS / f"{name}_inputs.npz"),
+            "--loss", f"softmax_cross_entropy:{MODELS / f'{name}_labels.npy'}"]
+    assert cli_main(["check", *args]) == 0
+    capsys.readouterr()
+    assert cli_main(["train", *args, "--steps", "50", "--lr", "0.5", "--json", "--save", str(tmp_path / "t.onnx")]) == 0
+    losses = json.loads(capsys.readouterr().out)["losses"]
+    assert losses[-1] < 0.5 * losses[0]
