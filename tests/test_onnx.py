@@ -467,3 +467,18 @@ def test_an_example_model_agrees_with_the_reference_and_trains(name, tmp_path, c
     assert cli_main(["train", *args, "--steps", "50", "--lr", "0.5", "--json", "--save", str(tmp_path / "t.onnx")]) == 0
     losses = json.loads(capsys.readouterr().out)["losses"]
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_initializers_stored_as_external_data_next_to_the_model(tmp_path, capsys):
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    m = mlp()
+    convert_model_to_external_data(m, all_tensors_to_one_file=True, location="weights.data", size_threshold=0)
+    onnx.save(m, tmp_path / "ext.onnx")
+    assert cli_main(["run", str(tmp_path / "ext.onnx"), "--json"]) == 0   # read from the model's folder
+    values = {n["name"]: n["value"] for n in json.loads(capsys.readouterr().out)["nodes"]}
+    weight = {t.name: t for t in mlp().graph.initializer}["fc1.weight"]
+    assert np.asarray(values["fc1.weight"]).shape == tuple(weight.dims)
+    (tmp_path / "weights.data").unlink()
+    assert cli_main(["run", str(tmp_path / "ext.onnx")]) == 2
+    assert "cannot read initializer 'fc1.weight'" in capsys.readouterr().err

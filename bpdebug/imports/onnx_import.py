@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -176,7 +177,10 @@ class Importer:
         if name in self.initializers:
             init = self.initializers[name]
             from onnx import numpy_helper
-            value = numpy_helper.to_array(init)
+            try:   # external data lives next to the model
+                value = numpy_helper.to_array(init, str(Path(self.path).resolve().parent))
+            except Exception as err:
+                raise self.error(f"cannot read initializer '{name}': {err}") from None
             if not _is_float(init.data_type):
                 self.env[name] = value
                 return value

@@ -86,14 +86,14 @@ class OnnxOrigin:
     def save(self, out: str, params: dict) -> None:
         """A copy of the model with these params (by shown name) as its initializers."""
         onnx = onnx_module()
-        from onnx import numpy_helper
+        from onnx import helper, numpy_helper
 
         trained = {self.onnx_names[name]: value for name, value in params.items() if name in self.onnx_names}
         copy = onnx.ModelProto()
         copy.CopyFrom(self.model)
         for init in copy.graph.initializer:
             if init.name in trained:
-                dtype = numpy_helper.to_array(init).dtype
+                dtype = helper.tensor_dtype_to_np_dtype(init.data_type)
                 init.CopyFrom(numpy_helper.from_array(np.asarray(trained[init.name]).astype(dtype), init.name))
         try:
             onnx.save_model(copy, out)
