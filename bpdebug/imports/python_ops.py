@@ -106,7 +106,7 @@ class PythonOp:
         return out
 
     def _unbound_vjp(self, g, out, *ins, **attrs):
-        raise BpError(f"op {self.name} runs in a graph's node, where bpdebug checks what it returns")
+        raise RuntimeError(f"op {self.name} is called through the node it is in (PythonOp.bind)")
 
     def bind(self, graph, node) -> tuple:
         """(forward, vjp) for one node of a graph, checking what the user's code returns."""
