@@ -21,6 +21,7 @@ def load(text: str, filename: str | None = None, values: dict | None = None, ops
     from .engine import Session
     from .graph import build
     from .lang import parse_program
+    from .train.program import read_program
 
     table = None
     if ops is not None:
@@ -31,6 +32,9 @@ def load(text: str, filename: str | None = None, values: dict | None = None, ops
         base = Path(filename).resolve().parent if filename else Path.cwd()
         try:
             graph = build(program, base, values, table)
+            # What the program says about its training (`train lr=2`, the loss's prediction),
+            # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
+            graph.training = read_program(program, graph.nodes[graph.output].name)
         except BpError as err:
             raise err.located(text, filename)
     graph.origin = _Program(text, filename, ops)

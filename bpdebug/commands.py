@@ -73,15 +73,15 @@ def execute(session: Session, line: str) -> Result:
 
 # ---- moving ---------------------------------------------------------------------------------
 
-def _count(arg: str) -> int:
+def count_arg(arg: str) -> int:
     if not arg:
         return 1
-    if not arg.isdigit() or int(arg) < 1:
+    if not (arg.isascii() and arg.isdigit() and len(arg) <= 12) or int(arg) < 1:
         raise BpError(f"expected a positive whole number of steps, got '{arg}'")
     return int(arg)
 
 
-def _after_move(session: Session, stop: Stop | None = None) -> Result:
+def after_move(session: Session, stop: Stop | None = None) -> Result:
     ev = session.event()
     lines = []
     if stop is not None and stop.reason == "breakpoint":
@@ -108,39 +108,39 @@ def _at_end(session: Session) -> Result | None:
 
 
 def command_step(session: Session, arg: str) -> Result:
-    count = _count(arg)
+    count = count_arg(arg)
     done = _at_end(session)
     if done:
         return done
     stop = session.run(limit=count)
-    return _after_move(session, stop)
+    return after_move(session, stop)
 
 
 def command_next(session: Session, arg: str) -> Result:
     done = _at_end(session)
     if done:
         return done
-    return _after_move(session, session.next())
+    return after_move(session, session.next())
 
 
 def command_continue(session: Session, arg: str) -> Result:
     done = _at_end(session)
     if done:
         return done
-    return _after_move(session, session.run())
+    return after_move(session, session.run())
 
 
 def command_back(session: Session, arg: str) -> Result:
     if session.t == 0:
         return Result("at the start: nothing to take back")
-    session.back(_count(arg))
-    return _after_move(session)
+    session.back(count_arg(arg))
+    return after_move(session)
 
 
 def command_until(session: Session, arg: str) -> Result:
     if not arg:
         raise BpError("until needs a node name: until NODE")
-    return _after_move(session, session.until(arg))
+    return after_move(session, session.until(arg))
 
 
 def command_restart(session: Session, arg: str) -> Result:

@@ -50,8 +50,14 @@ class Stop:
     reason: str              # "end", "breakpoint", "limit" (the steps asked for were taken), "until"
     step: int                # steps taken so far
     breakpoint: "Breakpoint | None" = None
-    event: StepEvent | None = None
+    session: "Session | None" = field(default=None, repr=False)
     detail: str = ""
+
+    @cached_property
+    def event(self) -> StepEvent | None:
+        """The last step's event, built when first asked for (before the session moves on): a
+        training loop stops twice a step and never looks, and an event recomputes the step."""
+        return self.session.event(self.step - 1) if self.session is not None and self.step else None
 
 
 @dataclass
@@ -299,7 +305,7 @@ class Session:
     def _stopped(self, reason: str, bp: Breakpoint | None = None, detail: str = "") -> Stop:
         if self.recorder is not None:
             self.recorder.settle(self)
-        return Stop(reason, self.t, bp, self.event() if self.t else None, detail)
+        return Stop(reason, self.t, bp, self, detail)
 
     def lookup(self, var: str, name: str | None = None):
         """Variables of conditions and watches: value/grad/upstream of the current node or a named one."""

@@ -97,7 +97,7 @@ def test_until(s):
     assert error(s, "until qq") == "no node named 'qq' (did you mean 'q'?)"
 
 
-@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3"])
+@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3", "²", "9" * 5000])
 def test_step_counts_must_be_positive_whole_numbers(s, arg):
     assert error(s, f"step {arg}") == f"expected a positive whole number of steps, got '{arg}'"
 

@@ -61,7 +61,7 @@ def test_an_update_subtracts_lr_times_the_gradient_of_the_loss():
         np.testing.assert_array_equal(u.old, before[u.param])
         np.testing.assert_allclose(u.new, before[u.param] - 0.5 * expected, rtol=1e-6, atol=1e-10)
         np.testing.assert_array_equal(t.param_values()[u.param], u.new)
-        assert u.lr == 0.5 and u.formula == f"{u.param} = {u.param} - 0.5 * grad({u.param})"
+        assert u.lr == 0.5 and u.formula == f"{u.param} = {u.param} - 0.5 * dC/d{u.param}"
 
 
 def test_stepping_through_a_training_step_forward_backward_then_one_update_per_param():

@@ -78,14 +78,24 @@ def set_values(args) -> dict:
 
 
 def load_session(args):
-    """The Session for FILE or -e, with --set values applied."""
-    import bpdebug
-
+    """The Session for FILE or -e, with --set values applied, and the params saved in --load's
+    file (a --set of the same name wins)."""
     values = set_values(args)
     if args.expr is not None and args.file is not None:
         raise BpError("give either FILE or -e PROGRAM, not both")
     if args.file is not None and args.file.lower().endswith(".onnx"):
-        return _load_model(args, values)
+        session = _load_model(args, values)
+    else:
+        session = _load_program(args, values)
+    if getattr(args, "load", None):
+        from ..train.weights import load_params
+        load_params(session, args.load, skip=values)
+    return session
+
+
+def _load_program(args, values: dict):
+    import bpdebug
+
     if args.inputs is not None or args.loss != "sum":
         raise BpError(f"--{'inputs' if args.inputs is not None else 'loss'} is for ONNX models (FILE.onnx); "
                       "a program names its own loss and data")
@@ -106,10 +116,20 @@ def _load_model(args, values: dict):
 
     if args.ops:
         raise BpError("--ops adds functions to a .bp program; an ONNX model cannot call them")
-    if args.batch is not None and not 1 <= args.batch <= 2 ** 20:
-        raise BpError(f"--batch must be a whole number from 1 to {2 ** 20}, got {args.batch}")
+    batch = getattr(args, "batch", None)
+    if batch is not None and not 1 <= batch <= 2 ** 20:
+        raise BpError(f"--batch must be a whole number from 1 to {2 ** 20}, got {batch}")
     inputs = load_arrays(args.inputs) if args.inputs is not None else {}
-    return load_model(args.file, values, ModelOptions(inputs, args.batch, args.loss))
+    return load_model(args.file, values, ModelOptions(inputs, batch, args.loss))
+
+
+def given_values(args) -> dict:
+    """The leaf values given from outside, for a trace's header: --load's params, then --set."""
+    loaded = {}
+    if getattr(args, "load", None):
+        from ..train.weights import read_params
+        loaded = read_params(args.load)
+    return {**loaded, **set_values(args)}
 
 
 def build_parser(commands: dict) -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ import json
 import math
 
 from . import OK, PROBLEM, add_program_arguments, load_session
+from ._training import add_weight_arguments, check_save, save, session_params
 
 NAME = "check"
 HELP = "check every node's derivative against central differences and name the wrong one"
@@ -25,6 +26,7 @@ def configure(p) -> None:
     p.add_argument("--atol", type=_tolerance, default=1e-8, help="absolute tolerance (1e-8)")
     p.add_argument("--all", action="store_true",
                    help=f"list every node, also past {TABLE_LIMIT} op nodes")
+    add_weight_arguments(p)
 
 
 def _number(text: str) -> float:
@@ -52,7 +54,9 @@ def main(args) -> int:
     from ..check import Tolerances, check_session
 
     session = load_session(args)
+    check_save(args, session)
     report = check_session(session, Tolerances(args.eps, args.rtol, args.atol))
+    save(args, session_params(session), session.graph)
     if args.json:
         print(json.dumps(report.as_dict()))
     else:

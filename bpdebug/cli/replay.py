@@ -48,9 +48,10 @@ def session_for(args):
 
     if args.file is None or args.expr is not None or not is_trace(args.file):
         return load_session(args)
-    if args.values:
-        raise BpError(f"{args.file} is a recording: --set cannot change it",
-                      hint="record the program again with --set")
+    for flag, given in (("--set", args.values), ("--load", getattr(args, "load", None))):
+        if given:
+            raise BpError(f"{args.file} is a recording: {flag} cannot change it",
+                          hint=f"record the program again with {flag}")
     if getattr(args, "trace", None):
         raise BpError(f"{args.file} is already a recording: --trace records a live run")
     return open_replay(args.file, args.ops)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
-from . import BAD_INPUT, OK, add_program_arguments, load_session, set_values
+from . import BAD_INPUT, OK, add_program_arguments, given_values, load_session
+from ._training import add_weight_arguments, check_save, save, session_params
 
 TABLE_ROWS = 200  # drawing a Rich table costs ~0.4 ms a row: 20k rows would take 8 s
 
@@ -23,6 +24,7 @@ def configure(p) -> None:
                         "its first and last nodes and every non-finite one)")
     p.add_argument("--trace", metavar="OUT", help="record every step to the trace file OUT "
                    "(replay it with `bpdebug replay OUT`)")
+    add_weight_arguments(p)
 
 
 def main(args) -> int:
@@ -31,13 +33,15 @@ def main(args) -> int:
     from ..trace import recording
 
     session = load_session(args)
+    check_save(args, session)
     for spec in args.breaks:
         result = execute(session, f"break {spec}")
         if result.error:
             print(f"bpdebug: error: --break {spec}: {result.text}", file=sys.stderr)
             return BAD_INPUT
-    with recording(session, args.trace, set_values(args)):
+    with recording(session, args.trace, given_values(args)):
         stop = session.run()
+    save(args, session_params(session), session.graph)
     if args.json:
         print(json.dumps(state_dict(session.graph, session.values, session.grads)))
         return OK

@@ -3,21 +3,25 @@ from __future__ import annotations
 
 import sys
 
-from . import BAD_INPUT, OK, add_program_arguments, set_values
+from . import BAD_INPUT, OK, add_program_arguments, given_values
 from ..files import MAX_TEXT_BYTES, read_limited
 from ..lang import BpError
+from ._training import add_training_arguments, add_weight_arguments, check_save, save, session_params, trainer_for
 
 NAME = "script"
 HELP = "run debugger commands headless and print a transcript (each command, then its result)"
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to run the commands over")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to run the commands over",
+                          batch=False)   # its --batch, rows per step, is an ONNX model's batch too
     p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
     p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
                    help="a command; repeatable, run after those of --commands")
     p.add_argument("--trace", metavar="OUT", help="record every step to the trace file OUT "
                    "(replay it with `bpdebug replay OUT`)")
+    add_weight_arguments(p)
+    add_training_arguments(p)
 
 
 def read_commands(args) -> list[tuple[str, str]]:
@@ -44,19 +48,28 @@ def read_commands(args) -> list[tuple[str, str]]:
 
 
 def main(args) -> int:
-    from ..commands import execute
     from ..trace import recording
     from .replay import session_for
 
     session = session_for(args)
+    check_save(args, session)
     commands = read_commands(args)
-    with recording(session, args.trace, set_values(args)):
+    # A program with params trains: `step` goes on into the update phase, `train N` runs steps.
+    trainer = trainer_for(session, args)
+    if trainer is not None:
+        from ..train.commands import execute
+        session, run = trainer.session, lambda line: execute(trainer, line)
+    else:
+        from ..commands import execute
+        run = lambda line: execute(session, line)  # noqa: E731
+    with recording(session, args.trace, given_values(args)):
         for where, command in commands:
             print(f"(bpdebug) {command}")
-            result = execute(session, command)
+            result = run(command)
             if result.text:
                 print(result.text)
             if result.error:
                 print(f"{where}: error: {result.text}", file=sys.stderr)
                 return BAD_INPUT
+    save(args, trainer.param_values() if trainer is not None else session_params(session), session.graph)
     return OK

@@ -1,39 +1,24 @@
-"""`bpdebug train`: gradient descent (or mini-batch SGD) on a program's params."""
+"""`bpdebug train`: train a program's params (an optimizer, a schedule, held-out rows)."""
 from __future__ import annotations
 
-import argparse
 import contextlib
-import math
 import sys
 
-from . import OK, PROBLEM, add_program_arguments, load_session, set_values
+from . import OK, PROBLEM, add_program_arguments, load_session
+from ._training import add_training_arguments, add_weight_arguments, check_save, save, settings_for
 
 NAME = "train"
-HELP = "train a program's params by gradient descent, or SGD with --batch"
+HELP = "train a program's params: SGD, momentum or Adam, on all rows or mini-batches"
 
 
 def configure(p) -> None:
-    add_program_arguments(p, batch=False)   # its --batch: rows per step, and an ONNX model's batch
-    p.add_argument("--steps", type=_positive(int), required=True, metavar="N", help="training steps to take")
-    p.add_argument("--lr", type=_positive(float), required=True, metavar="LR", help="the learning rate")
-    p.add_argument("--batch", type=_positive(int), metavar="B",
-                   help="rows of data per step, drawn at random (default: all rows, plain gradient descent)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for drawing mini-batches (default 0)")
-    p.add_argument("--json", action="store_true", help='print {"steps", "losses", "params"} as JSON')
-    p.add_argument("--save", metavar="OUT.npz", help="write the trained params to an .npz file (or, for an ONNX "
-                   "model, OUT.onnx: a copy of the model with the trained initializers)")
-
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a positive {'whole ' * (kind is int)}number, got '{text}'")
-        return value
-    return parse
+    add_program_arguments(p, batch=False)   # its --batch, rows per step, is an ONNX model's batch too
+    add_training_arguments(p)
+    p.add_argument("--predict", action="store_true",
+                   help="print the model's outputs for the held-out rows (every row without --val) at the end")
+    p.add_argument("--json", action="store_true",
+                   help='print {"steps", "losses", "lrs", "params", "val_losses", "val_metric", ...} as JSON')
+    add_weight_arguments(p)
 
 
 def main(args) -> int:
@@ -41,98 +26,88 @@ def main(args) -> int:
     from ..train import Trainer
 
     session = load_session(args)
+    check_save(args, session)
     try:
-        trainer = Trainer(session, args.lr, batch=args.batch, seed=args.seed, values=set_values(args))
+        settings = settings_for(args, session.graph)
+        if settings.steps is None:
+            raise BpError("how many steps? give --steps N, or `train steps=N` in the program")
+        trainer = Trainer.from_settings(session, settings)
+        predictions = trainer.predictions() if args.predict else None   # checks it can, before training
     except BpError as err:
         raise err.located(None, session.graph.filename) from None
     console = None
     if not args.json:
         from rich.console import Console
         console = Console(highlight=False)
-    finite = _train(trainer, args.steps, console)
-    if args.save:
-        _save(trainer, args.save)
+    _train(trainer, settings.steps, console)
+    if not trainer.diverged:
+        trainer.evaluate()          # the held-out rows with the final params
+        if args.predict:
+            predictions = trainer.predictions()
+    save(args, trainer.param_values(), trainer.session.graph)
+    warnings = [] if trainer.diverged else trainer.saturation_warnings()
     if args.json:
-        import json
-
-        from ..report import json_value
-        print(json.dumps({"steps": trainer.steps_done,
-                          "losses": [json_value(x) for x in trainer.losses],
-                          "params": {k: json_value(v) for k, v in trainer.param_values().items()}}))
+        _json(trainer, predictions if args.predict else None, warnings)
     else:
-        _summary(console, trainer, args)
-    if not finite:
-        print(f"bpdebug: the loss became {trainer.losses[-1]} at step {trainer.steps_done}; "
-              "training stopped (a smaller --lr may help)", file=sys.stderr)
+        from ._train_report import summary
+        summary(console, trainer, settings, args.save, predictions if args.predict else None)
+    for warning in warnings:
+        print(f"bpdebug: warning: {warning}", file=sys.stderr)
+    if trainer.diverged:
+        print(f"bpdebug: {trainer.diverged.message()}", file=sys.stderr)
         return PROBLEM
     return OK
 
 
-def _train(trainer, steps: int, console) -> bool:
-    """Take the steps, with a progress bar showing the loss if `console` is a terminal;
-    False if the loss stopped being finite."""
+def _train(trainer, steps: int, console) -> None:
+    """Take the steps (fewer if training diverges), with a progress bar showing the loss (and
+    the held-out score) if `console` is a terminal."""
     bar = _progress_bar(trainer, console) if console is not None and console.is_terminal else None
     with bar or contextlib.nullcontext():
-        task = bar.add_task("train", total=steps, loss="…") if bar else None
+        task = bar.add_task("train", total=steps, loss="…", held="") if bar else None
         for _ in range(steps):
             trainer.finish_step()
-            loss = trainer.losses[-1]
             if bar:
-                bar.update(task, advance=1, loss=f"{loss:.6g}")
-            if not math.isfinite(loss):
-                return False
-    return True
+                bar.update(task, advance=1, loss=f"{trainer.losses[-1]:.6g}", held=_held_out(trainer))
+            if trainer.diverged:
+                return
+
+
+def _held_out(trainer) -> str:
+    if not trainer.evaluations:
+        return ""
+    e = trainer.evaluations[-1]
+    metric = f", {trainer.metric} {e.metric:.1%}" if e.metric is not None else ""
+    return f"  held out: {trainer.loss_name} {e.loss:.4g}{metric}"
 
 
 def _progress_bar(trainer, console):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn(f"{trainer.loss_name} {{task.fields[loss]}}"), TimeRemainingColumn(),
-                    console=console, transient=True)
+                    TextColumn(f"{trainer.loss_name} {{task.fields[loss]}}{{task.fields[held]}}"),
+                    TimeRemainingColumn(), console=console, transient=True)
 
 
-def _save(trainer, path: str) -> None:
-    import numpy as np
+def _json(trainer, predictions, warnings: list) -> None:
+    import json
 
-    from ..lang import BpError
-    if path.lower().endswith(".onnx"):   # the trained initializers, back into a copy of the model
-        origin = trainer.session.graph.origin
-        if not hasattr(origin, "save"):
-            raise BpError(f"--save {path} writes an ONNX model back, and this is not one; "
-                          "save the params with --save OUT.npz")
-        origin.save(path, trainer.param_values())
-        return
-    try:
-        with open(path, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in trainer.param_values().items()})
-    except OSError as err:
-        raise BpError(f"cannot write {path}: {err.strerror or err}") from None
-
-
-def _summary(console, trainer, args) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..render import value_text
-    from ..train import plot_lines
-
-    g = trainer.session.graph
-    how = f"mini-batches of {trainer.batch} rows" if trainer.batch else (
-        f"all {trainer.rows} rows" if trainer.data else "gradient descent")
-    console.print(Text(f"{g.filename or 'program'}: {trainer.steps_done} steps, lr {trainer.lr:g}, {how}",
-                       style="bold"))
-    table = Table(header_style="bold")
-    table.add_column("param", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    for name, value in trainer.param_values().items():
-        table.add_row(Text(name), Text(str(g.node(name).shape) if g.node(name).shape else "", style="dim"),
-                      value_text(value))
-    console.print(table)
-    first, last = trainer.losses[0], trainer.losses[-1]
-    console.print(Text(f"{trainer.loss_name}: {first:.6g} at step 1, {last:.6g} at step {trainer.steps_done}"))
-    width = max(20, min(60, console.width - 32))
-    console.print(Text("\n".join(plot_lines(trainer.losses, width=width, height=8)), style="cyan"))
-    if args.save:
-        console.print(Text(f"params saved to {args.save}", style="dim"))
+    from ..report import json_value
+    out = {"steps": trainer.steps_done,
+           "losses": [json_value(x) for x in trainer.losses],
+           "lrs": trainer.rates,
+           "params": {k: json_value(v) for k, v in trainer.param_values().items()}}
+    if trainer.evaluator is not None:
+        out["val_rows"] = len(trainer.evaluator.rows)
+        out["val_steps"] = [e.step for e in trainer.evaluations]
+        out["val_losses"] = [json_value(e.loss) for e in trainer.evaluations]
+        if trainer.metric is not None:
+            out["metric"] = trainer.metric
+            out["val_metric"] = [json_value(e.metric) for e in trainer.evaluations]
+    if predictions is not None:
+        rows, outputs, targets = predictions
+        out["predictions"] = {"rows": None if rows is None else [int(r) for r in rows],
+                              "outputs": json_value(outputs), "targets": json_value(targets)}
+    out["diverged"] = trainer.diverged.as_dict() if trainer.diverged else None
+    out["warnings"] = warnings
+    print(json.dumps(out))

@@ -102,6 +102,14 @@ class Layer:
 
 
 @dataclass(frozen=True, eq=False)
+class Train:
+    """`train lr=2, optimizer=adam`: the program's own training settings."""
+
+    options: tuple  # ((name, expr, span), ...)
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
 class Program:
     statements: tuple
     source: str

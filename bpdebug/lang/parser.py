@@ -130,6 +130,10 @@ class _ToAst(Transformer):
     def layer(self, keyword, name, eq, call):
         return ast.Layer(str(name), call, _over(keyword, call))
 
+    def train(self, keyword, *items):
+        options = tuple(a[1:] for a in _values(items))   # ("kwarg", name, value, span)
+        return ast.Train(options, _over(keyword, options[-1][1]))
+
     def program(self, *items):
         return tuple(i for i in items if not isinstance(i, Token))
 

@@ -27,6 +27,7 @@ from textual.widgets import Footer, Label
 
 from ..check import mismatch_reason
 from ..commands import ALIASES, execute
+from ..train.commands import execute as train_execute
 from .checks import NodeChecks, cheap_to_check
 from .messages import CommandEntered, CompletionsFound, NodeSelected
 from .running import CHUNK_SECONDS, Running, stops_on_failure
@@ -111,7 +112,7 @@ class BpDebugApp(TrainingKeys, App):
             yield StopLog(id="log")
         with Horizontal(id="command"):
             yield Label(":", id="prompt")
-            yield CommandLine(s, commands=("train",) if self.training else (), id="command-line")
+            yield CommandLine(s, commands=("train", "lr") if self.training else (), id="command-line")
         yield Footer(compact=self.training is not None)
 
     def on_resize(self, event) -> None:
@@ -190,14 +191,13 @@ class BpDebugApp(TrainingKeys, App):
         training, node = self.training, self.session.graph.nodes[i]
         if training is None or not training.in_update or node.kind != "param":
             return []
-        loss = training.trainer.loss_name
         applied = training.update_of(i)
         upcoming = training.trainer.upcoming_update()
         if applied is not None:
-            return update_section(applied, loss, "applied")
+            return update_section(applied, "applied")
         if upcoming is not None and upcoming.index == i:
-            return update_section(upcoming, loss, "next")
-        return [pending_update(node.name, loss)]
+            return update_section(upcoming, "next")
+        return [pending_update(node.name, training.trainer.loss_name)]
 
     def _update_checks(self) -> None:
         """Bring the gradient checker's flags up to the session's position."""
@@ -437,7 +437,7 @@ class BpDebugApp(TrainingKeys, App):
             return
         s = self.session
         before = s.t
-        result = execute(s, line)
+        result = execute(s, line) if self.training is None else train_execute(self.training.trainer, line)
         self.log_panel.command(line, result.text, result.error)
         if name == "check" or any(b.special == "mismatch" for b in s.breakpoints):
             self.checks.on = True       # asked for: check nodes from now on, whatever they cost

@@ -62,9 +62,11 @@ class TrainingKeys:
         self._train_slice()
 
     def action_train_many(self) -> None:
+        """Type `train ` and the program's number of steps (`train steps=` or --steps), if any."""
         line = self.command_line
         self.screen.set_focus(line)
-        line.value = "train "
+        steps = self.training.trainer.steps
+        line.value = f"train {steps}" if steps else "train "
         line.cursor_position = len(line.value)
 
     @stops_on_failure
@@ -82,6 +84,8 @@ class TrainingKeys:
                 self._after_stop(run.start, stop, everything=True)
                 return
             run.steps -= 1
+            if tr.diverged:
+                run.steps = 0
             if perf_counter() - started > CHUNK_SECONDS:
                 break
         if run.steps > 0:
@@ -100,30 +104,47 @@ class TrainingKeys:
         if done <= 0:
             return "interrupted before a training step finished"
         if done == 1:
-            return f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}"
+            return (f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}"
+                    + self._training_news(False, run.losses))
         first = tr.losses[run.losses - 1] if run.losses else tr.losses[0]
         return (f"{done} training steps done (to step {tr.steps_done}): "
-                f"{tr.loss_name} {first:.6g} → {tr.losses[-1]:.6g}")
+                f"{tr.loss_name} {first:.6g} → {tr.losses[-1]:.6g}" + self._training_news(False, run.losses))
 
     def _end_of_passes(self) -> str:
         if self.training is None:
             return "done: every gradient is final"
         return "every gradient is final; the updates are next: s one param, c all of them"
 
-    def _training_news(self) -> str:
-        """At the end of a training step, its loss."""
+    def _training_news(self, loss: bool = True, since: int | None = None) -> str:
+        """At the end of a training step, its loss (unless not `loss`), the latest held-out
+        scores measured after step `since` (default: the step before), and whether training
+        diverged."""
         training = self.training
         if training is None or training.phase != DONE:
             return ""
         tr = training.trainer
-        return (f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}; "
-                "s or t goes on to the next")
+        news = f"training step {tr.steps_done} done: {tr.loss_name} = {tr.losses[-1]:.6g}" if loss else ""
+        e = tr.evaluations[-1] if tr.evaluations else None
+        if e is not None and e.step > (tr.steps_done - 1 if since is None else since):
+            metric = f", {tr.metric} {e.metric:.2%}" if e.metric is not None else ""
+            at = f" (after step {e.step})" if e.step != tr.steps_done else ""
+            news += f"; held out{at}: {tr.loss_name} = {e.loss:.6g}{metric}"
+        if tr.diverged:
+            return f"{news}; {tr.diverged.message()}"
+        return news + ("; s or t goes on to the next" if loss else "")
 
     def _training_command(self, line: str, name: str, arg: str) -> bool:
         """The commands that move through the training loop; True if `line` was one of them."""
         tr = self.training.trainer
         if name not in ("train", "step", "next", "back", "restart", "set"):
             return False
+        if name == "restart" and arg != "step":
+            if arg:
+                return False            # the command language says what restart takes
+            self.log_panel.command(line, "", False)
+            tr.reset()
+            self._moved(0, "restarted: the initial params, before training step 1", everything=True)
+            return True
         if name == "set" and not tr.applied:
             return False               # in the passes: recompute as without training
         count = 1
@@ -146,6 +167,6 @@ class TrainingKeys:
             self.action_next()
         elif name == "back":
             self.action_back(count)
-        else:                          # restart: this training step from its beginning
+        else:                          # restart step: this training step from its beginning
             self.action_back(tr.t)
         return True

@@ -152,8 +152,8 @@ def test_stepping_xor_past_the_backward_pass_updates_each_param_by_minus_lr_time
                 assert np.array_equal(p.value, old[p.name] - 0.1 * grads[p.name])
                 text = screen_text(app)
                 assert f"step {s.total + k} of {s.total + len(params)}" in text
-                assert f"▶ {p.name} = {p.name} - 0.1 * grad({p.name})" in text
-                assert f"update  {p.name} = {p.name} - lr * dC/d{p.name}" in text
+                assert f"sgd lr 0.1  ▶ {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
+                assert f"update  {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
                 assert row_text(app, p.name).startswith("  ▶")
                 for q in params[:k - 1]:
                     assert row_text(app, q.name).startswith("  ↓")          # updated
@@ -206,7 +206,7 @@ def test_continue_stops_after_the_backward_pass_then_after_the_updates():
             assert trainer.phase == "done" and len(trainer.losses) == 1
             await pilot.press("c")                                           # the next training step
             assert trainer.steps_done == 1 and trainer.phase == "update"
-            await command(pilot, "restart")                                 # back to its beginning
+            await command(pilot, "restart step")                            # back to its beginning
             assert trainer.t == 0 and trainer.steps_done == 1
             await command(pilot, "step 3")
             assert s.t == 3
@@ -249,4 +249,88 @@ def test_training_runs_in_slices_shows_progress_and_can_be_interrupted(monkeypat
             assert app.running is None and len(trainer.losses) == done < 1000
             assert f"{done} training steps done (to step {done})" in flat(log_text(app))
             assert f"(step {done}" in screen_text(app)              # the loss curve's title
+    run(go())
+
+
+def test_the_banner_shows_the_rate_and_lr_changes_it_and_T_offers_the_programs_steps():
+    async def go():
+        trainer = Trainer(bpdebug.load_file(EXAMPLES / "xor.bp"), 4.0, steps=2000, all_gradients=True)
+        app = BpDebugApp(trainer.session, trainer=trainer)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert "#1 FORWARD  step 0 of 38  sgd lr 4 " in screen_text(app)
+            await command(pilot, "lr 2")
+            assert trainer.lr == 2 and "sgd lr 2 " in screen_text(app) and "lr 2 (sgd)" in log_text(app)
+            await pilot.press("T")
+            assert app.command_line.value == "train 2000"
+            await pilot.press("escape")
+    run(go())
+
+
+def test_restart_goes_back_to_the_initial_params():
+    async def go():
+        app, trainer = training_app("xor.bp", lr=2.0)
+        start = {k: np.array(v) for k, v in trainer.param_values().items()}
+        async with app.run_test(size=(120, 40)) as pilot:
+            await command(pilot, "train 5")
+            while app.running:
+                await pilot.pause(0.02)
+            assert trainer.steps_done == 5
+            await command(pilot, "restart")
+            assert trainer.steps_done == 0 and trainer.t == 0
+            for name, value in trainer.param_values().items():
+                assert np.array_equal(value, start[name])
+            assert "restarted: the initial params" in flat(log_text(app))
+            assert "#1 FORWARD  step 0 of 38" in screen_text(app)
+            assert "no training step finished yet" in screen_text(app)        # the loss curve too
+    run(go())
+
+
+def test_the_update_phase_shows_adams_state_with_the_numbers_filled_in():
+    async def go():
+        from bpdebug.train.optimizers import make_optimizer
+        trainer = Trainer(bpdebug.load("param w = 3\nloss C = (w - 1)^2"), 0.5,
+                          optimizer=make_optimizer("adam"), all_gradients=True)
+        app = BpDebugApp(trainer.session, trainer=trainer)
+        async with app.run_test(size=(200, 50)) as pilot:     # no line wraps
+            await pilot.press("c")
+            text = screen_text(app)                         # the next update, previewed
+            assert "adam lr 0.5" in text and "next: s applies it" in text
+            await pilot.press("s")
+            text = screen_text(app)
+            for line in ("m = 0.9 * m + 0.1 * dC/dw = 0.9 * 0 + 0.1 * 4 = 0.4",
+                         "v = 0.999 * v + 0.001 * (dC/dw)^2 = 0.999 * 0 + 0.001 * 4^2 = 0.016",
+                         "m\u0302 = m / (1 - 0.9^1) = 0.4 / (1 - 0.9^1) = 4",
+                         "v\u0302 = v / (1 - 0.999^1) = 0.016 / (1 - 0.999^1) = 16"):
+                assert line in text
+            assert "w = w - 0.5 * m\u0302 / (sqrt(v\u0302) + 1e-08)" in text
+    run(go())
+
+
+def test_a_diverging_training_run_stops_and_says_where():
+    async def go():
+        trainer = Trainer(bpdebug.load("param w = 10\nq = w * w\nloss C = exp(q)"), 0.1, all_gradients=True)
+        app = BpDebugApp(trainer.session, trainer=trainer)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await command(pilot, "train 50")
+            while app.running:
+                await pilot.pause(0.02)
+            assert trainer.steps_done == 2
+            assert "training stopped at step 2: C became inf; nan or inf was born at node C" in flat(log_text(app))
+    run(go())
+
+
+def test_a_training_run_logs_the_latest_held_out_score():
+    async def go():
+        trainer = Trainer(bpdebug.load_file(EXAMPLES / "digits_mlp.bp"), 0.01, batch=64, val=0.2,
+                          metric="accuracy", all_gradients=True)
+        app = BpDebugApp(trainer.session, trainer=trainer)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await command(pilot, "train 30")
+            while app.running:
+                await pilot.pause(0.02)
+            e = trainer.evaluations[-1]
+            assert e.step == 22                                   # an epoch: 1,438 rows // 64
+            assert (f"30 training steps done (to step 30): C {trainer.losses[0]:.6g} → {trainer.losses[-1]:.6g}; "
+                    f"held out (after step 22): C = {e.loss:.6g}, accuracy {e.metric:.2%}") in flat(log_text(app))
     run(go())

@@ -31,10 +31,19 @@ def test_a_program_with_params_gets_a_trainer_with_the_options(monkeypatch):
     assert started[1].training is None
 
 
+def exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exit:            # usage errors exit from argparse
+        return exit.code
+
+
 def test_bad_training_options_exit_2(capsys):
     xor = str(EXAMPLES / "xor.bp")
-    assert main(["tui", xor, "--lr", "0"]) == 2
-    assert "learning rate must be a positive number" in capsys.readouterr().err
+    assert exit_code(["tui", xor, "--lr", "0"]) == 2
+    assert "argument --lr: must be a positive number, got 0" in capsys.readouterr().err
+    assert exit_code(["tui", xor, "--optimizer", "adamw"]) == 2
+    assert "must be one of sgd, momentum, adam, got 'adamw' (did you mean 'adam'?)" in capsys.readouterr().err
     assert main(["tui", xor, "--batch", "9"]) == 2
     assert "between 1 and the number of rows (4)" in capsys.readouterr().err
     assert main(["tui", "-e", "f = x * 2", "--set", "x=1", "--batch", "2"]) == 2

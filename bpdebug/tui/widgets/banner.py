@@ -1,10 +1,13 @@
 """One line across the top: the program, the pass, step k of N, the current node, a progress
 bar; while `continue` runs, how far it has got and how to stop it; alerts in red. A program
-that trains shows the update phase (UPDATE) after the backward pass and counts its steps too."""
+that trains shows the update phase (UPDATE) after the backward pass and counts its steps too,
+and the optimizer and learning rate its updates use."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
+
+from ...graph import format_number
 
 PASS_STYLES = {"forward": "bold black on green", "backward": "bold black on yellow",
                "update": "bold black on magenta", "done": "bold black on cyan"}
@@ -41,6 +44,9 @@ class Banner(Widget):
             text.append(f" #{training.step_number}", style="bold magenta")
         text.append(f" {shown.upper()} ", style=PASS_STYLES.get(shown, "bold reverse"))
         text.append(f" step {t} of {total}  ", style="bold")
+        if training is not None:          # the rate the updates of this training step use
+            tr = training.trainer
+            text.append(f"{tr.optimizer.name} lr {format_number(tr.rate)}  ", style="magenta")
         update = training.last_update if training is not None else None
         if self.running:
             text.append(f" {self.running}… press Esc or c to stop ", style="bold reverse")

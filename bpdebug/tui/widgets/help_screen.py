@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...commands import HELP
+from ...train.commands import HELP as TRAINING_HELP
 from ..status import FLAGS, STATUSES
 
 KEYS = [
@@ -24,15 +25,12 @@ KEYS = [
     ("q", "quit"),
 ]
 TRAINING_KEYS = [
-    ("s", "after the backward pass: one param update (P = P - lr * dL/dP), then the next training step"),
+    ("s", "after the backward pass: one param update by the optimizer, then the next training step"),
     ("c", "continue to a breakpoint, the end of the passes, or the end of the updates"),
     ("t", "one training step: the rest of this one (passes and updates), or the next whole one"),
-    ("T", "several training steps: type how many after `train ` (Esc or c stops them)"),
+    ("T", "several training steps: types `train ` and the program's steps; Enter runs them (Esc or c stops)"),
     ("r", "step back within this training step; an update taken back restores the param"),
 ]
-
-TRAIN_HELP = "train [N]         run N training steps (default 1); Esc or c stops them"
-
 
 def _table(rows) -> Table:
     table = Table.grid(padding=(0, 2))
@@ -48,14 +46,16 @@ def help_text(training: bool = False) -> Group:
     training_keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in TRAINING_KEYS)
     marks = _table((Text(f"  {m.glyph}", style=m.style), m.meaning)
                    for m in (*STATUSES.values(), *FLAGS.values()))
-    lines = [*HELP.values(), *([TRAIN_HELP] if training else [])]
+    shared = {**HELP, **TRAINING_HELP} if training else HELP     # restart [step] replaces restart
+    lines = [*shared.values()]
     commands = _table((Text(f"  {line.split()[0]}", style="bold"), line.split(" ", 1)[1].strip())
                       for line in lines)
     return Group(
         Text("Keys", style="bold underline"), keys, Text(""),
         *([Text("Training (the program has params)", style="bold underline"), training_keys,
-           Text("  The top line shows #k, the training step, and UPDATE while the params are updated; "
-                "the loss panel draws the loss after each training step."), Text("")]
+           Text("  The top line shows #k, the training step, UPDATE while the params are updated, and "
+                "the optimizer and learning rate (:lr changes it); the loss panel draws the loss after "
+                "each training step."), Text("")]
           if training else []),
         Text("Marks in the node list", style="bold underline"), marks, Text(""),
         Text("The neighbourhood", style="bold underline"),

@@ -234,32 +234,35 @@ def _term(session, term, upstream):
     return Group(*rows)
 
 
-def update_section(u, loss: str, state: str) -> list:
+def update_section(u, state: str) -> list:
     """A param's update, `state` being "applied" or "next" (to be applied by the next step):
-    P = P - lr * dL/dP, with the old value, the gradient, the learning rate and the new value."""
+    the optimizer's rule one quantity a line (sgd: the param; momentum: the velocity v; Adam:
+    m, v, m-hat, v-hat), each with its value; for a scalar param, with the numbers filled in."""
     heading = _heading("update", UPDATE_STYLE)
-    heading.append(f"  {u.param} = {u.param} - lr * d{loss}/d{u.param}", style="bold")
+    heading.append(f"  {u.formula}", style="bold")
     if state == "next":
         heading.append("   next: s applies it", style="dim")
+    lines = u.explain()
     if np.ndim(u.old) == 0:
-        line = Text(f"  {u.param} = ")
-        line.append_text(_value(u.old))
-        line.append(f" - {format_number(u.lr)} × ")
-        line.append_text(_value(u.grad, BACKWARD_STYLE))
-        line.append(" = ")
-        line.append_text(_value(u.new, f"bold {UPDATE_STYLE}"))
-        return [heading, line]
+        parts: list = [heading]
+        for q in lines:
+            line = Text(f"  {q.name} = {q.formula} = {q.numbers} = ")
+            line.append_text(_value(q.value, f"bold {UPDATE_STYLE}" if q is lines[-1] else ""))
+            parts.append(line)
+        return parts
     grid = _grid()
     grid.add_row(f"  old {u.param} =", _value(u.old))
-    grid.add_row(f"  d{loss}/d{u.param} =", _value(u.grad))
-    grid.add_row("  lr =", Text(format_number(u.lr)))
-    grid.add_row(Text(f"  new {u.param} =", style="bold"), _value(u.new))
+    grid.add_row(f"  d{u.loss}/d{u.param} =", _value(u.grad))
+    for q in lines:
+        label = f"new {q.name}" if q.name == u.param else q.name
+        grid.add_row(Text(f"  {label} =", style="bold" if q is lines[-1] else ""),
+                     Group(Text(q.formula, style="dim"), _value(q.value)))
     return [heading, grid]
 
 
 def pending_update(param: str, loss: str) -> Text:
     text = _heading("update", UPDATE_STYLE)
-    text.append(f"  {param} = {param} - lr * d{loss}/d{param}", style="bold")
+    text.append(f"  {param}: by the optimizer from d{loss}/d{param}", style="bold")
     text.append("   after the updates before it", style="dim")
     return text
 
