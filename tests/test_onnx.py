@@ -464,9 +464,11 @@ def test_an_example_model_agrees_with_the_reference_and_trains(name, tmp_path, c
             "--loss", f"softmax_cross_entropy:{MODELS / f'{name}_labels.npy'}"]
     assert cli_main(["check", *args]) == 0
     capsys.readouterr()
-    assert cli_main(["train", *args, "--steps", "50", "--lr", "0.5", "--json", "--save", str(tmp_path / "t.onnx")]) == 0
-    losses = json.loads(capsys.readouterr().out)["losses"]
-    assert losses[-1] < 0.5 * losses[0]
+    assert cli_main(["train", *args, "--steps", "50", "--lr", "0.5", "--json", "--save", str(tmp_path / "t.onnx"),
+                     "--val", "0.25", "--metric", "accuracy"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["losses"][-1] < 0.5 * out["losses"][0]
+    assert out["val_rows"] == 2 and out["metric"] == "accuracy" and out["val_metric"][-1] is not None
 
 
 def test_initializers_stored_as_external_data_next_to_the_model(tmp_path, capsys):

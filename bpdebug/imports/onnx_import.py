@@ -16,6 +16,7 @@ from ..graph.builder import builder_for
 from ..graph.network import cost
 from ..lang import BpError
 from ..ops import OPS
+from ..train.program import ProgramTraining
 from .onnx_data import load_array, model_inputs
 from .onnx_ops import ONNX_OPS
 
@@ -88,7 +89,10 @@ class Importer:
         out = self.node_of(g.output[0].name)
         loss = self._loss(out, target)
         self._check_given()
-        return Graph(self.b.nodes, self.b.names, loss, [], "", self.path, {})
+        graph = Graph(self.b.nodes, self.b.names, loss, [], "", self.path, {})
+        # what the loss compares, for train's --metric and --predict
+        graph.training = ProgramTraining(prediction=self.b.nodes[out].name, target=target and target[0])
+        return graph
 
     def _check_ops(self, g) -> None:
         """Every op is mapped or folded to a constant; otherwise one error naming them all."""
