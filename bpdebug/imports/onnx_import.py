@@ -166,12 +166,13 @@ class Importer:
         if node.op_type == "Shape":   # every shape is known when the graph is built
             shape = np.array(self.shape(ins[0]), dtype=np.int64)
             return [shape[attrs.get("start", 0):attrs.get("end", len(shape))]]
-        if node.op_type == "Constant":
+        if node.op_type == "Constant" and len(attrs) == 1:   # the common forms, without the reference
             (key, value), = attrs.items()
             if key == "value":
                 from onnx import numpy_helper
                 return [numpy_helper.to_array(node.attribute[0].t)]
-            return [np.array(value, dtype=np.float32 if "float" in key else np.int64)]
+            if key in ("value_float", "value_floats", "value_int", "value_ints"):
+                return [np.array(value, dtype=np.float32 if "float" in key else np.int64)]
         return _reference(self, node, ins)
 
     # ---- what the mappings call (see onnx_ops) ----------------------------------------------------
