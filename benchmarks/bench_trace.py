@@ -34,7 +34,7 @@ from bench_core import program_text, random_graph  # noqa: E402  (the same graph
 import bpdebug  # noqa: E402
 from bpdebug.engine import Session  # noqa: E402
 from bpdebug.trace import ReplaySession, record  # noqa: E402
-from bpdebug.trace_format import TraceFile  # noqa: E402
+from bpdebug.trace.format import TraceFile  # noqa: E402
 
 
 def clocks(fn) -> tuple[float, float]:

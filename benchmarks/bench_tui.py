@@ -37,7 +37,8 @@ def chain_program(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def measure(session, keys: list[str]) -> dict:
+async def measure(session, keys: list[str], setup: tuple = ()) -> dict:
+    """Time to first paint, then each of `keys` (after pressing `setup`, untimed)."""
     app = BpDebugApp(session)
     paints: list[float] = []
     work = [0.0]
@@ -69,6 +70,9 @@ async def measure(session, keys: list[str]) -> dict:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         first_paint = paints[0] - created
+        if setup:
+            await pilot.press(*setup)
+            await pilot.pause()
         for key in keys:
             before = len(paints)
             work[0] = 0.0
@@ -81,31 +85,43 @@ async def measure(session, keys: list[str]) -> dict:
     return {"first_paint": first_paint, "wall": statistics.median(wall), "work": statistics.median(cpu)}
 
 
+def side_by_side(nodes: int, rounds: int, setup: tuple = ()) -> dict:
+    """{10: ..., nodes: ...}: `measure` on the 10-node and the big program, the same walk on
+    both: from 4 steps before the end of the forward pass, 8 steps (across into the backward
+    pass) and 8 back, `rounds` times."""
+    results = {}
+    for n in (10, nodes):
+        started = perf_counter()
+        session = bpdebug.load(chain_program(n), f"chain{n}.bp")
+        loaded = perf_counter() - started
+        session.run(limit=session.n - 4)
+        results[n] = asyncio.run(measure(session, (["s"] * 8 + ["r"] * 8) * rounds, setup))
+        results[n]["load"] = loaded
+    return results
+
+
+def print_rows(results: dict, nodes: int, rows: list, title: str = "") -> None:
+    small, big = results[10], results[nodes]
+    print(f"{title:34}{'10 nodes':>12}{f'{nodes:,} nodes':>16}{'ratio':>9}")
+    for label, key in rows:
+        print(f"{label:34}{small[key] * 1000:10.1f} ms{big[key] * 1000:13.1f} ms"
+              f"{big[key] / small[key]:8.2f}x")
+
+
+STEP_ROWS = [("step-to-repaint, wall (median)", "wall"), ("step-to-repaint, work (median)", "work")]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--nodes", type=int, default=10_000)
     a = p.parse_args()
-    results = {}
-    for n in (10, a.nodes):
-        started = perf_counter()
-        session = bpdebug.load(chain_program(n), f"chain{n}.bp")
-        loaded = perf_counter() - started
-        # the same walk on both: from 4 steps before the end of the forward pass, 8 steps
-        # (across into the backward pass) and 8 back, `rounds` times
-        session.run(limit=session.n - 4)
-        results[n] = asyncio.run(measure(session, (["s"] * 8 + ["r"] * 8) * a.rounds))
-        results[n]["load"] = loaded
+    results = side_by_side(a.nodes, a.rounds)
+    print_rows(results, a.nodes, [("load the program (parse, build)", "load"),
+                                  ("time to first paint", "first_paint"), *STEP_ROWS])
     small, big = results[10], results[a.nodes]
-    print(f"{'':34}{'10 nodes':>12}{f'{a.nodes:,} nodes':>16}{'ratio':>9}")
-    rows = [("load the program (parse, build)", "load"), ("time to first paint", "first_paint"),
-            ("step-to-repaint, wall (median)", "wall"), ("step-to-repaint, work (median)", "work")]
-    for label, key in rows:
-        print(f"{label:34}{small[key] * 1000:10.1f} ms{big[key] * 1000:13.1f} ms"
-              f"{big[key] / small[key]:8.2f}x")
     verdict = "within" if big["work"] <= 2 * small["work"] else "NOT within"
     print(f"step work on {a.nodes:,} nodes is {verdict} 2x of 10 nodes")
-
 
 if __name__ == "__main__":
     main()

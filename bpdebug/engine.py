@@ -207,11 +207,13 @@ class Session:
         in chunks of its size as they are taken, and from the kernel the contributions each
         backward step sent."""
         recorder = self.recorder
-        chunk = recorder.chunk if recorder is not None else steps
+        chunk = steps
         sent = recorder.sent if recorder is not None else None
         with np.errstate(all="ignore"):
             while steps > 0 and self.t < self.total:
                 start = self.t
+                if recorder is not None:
+                    chunk = recorder.chunk          # the recorder sizes chunks by their time
                 try:
                     if self.t < self.n:
                         stop = min(self.n, self.t + steps, self.t + chunk)

@@ -35,6 +35,7 @@ def test_the_engine_imports_neither_textual_nor_rich(code):
 @pytest.mark.parametrize("argv", [
     ["run", "--json", "examples/chain_rule.bp"],
     ["script", "examples/chain_rule.bp", "-c", "c", "-c", "p x"],
+    ["graph", "examples/network_232.bp", "--format", "svg", "--expand"],
 ])
 def test_headless_commands_do_not_import_textual(argv):
     loaded = modules_after(f"import bpdebug.cli\nassert bpdebug.cli.main({argv!r}) == 0")

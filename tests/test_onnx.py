@@ -432,8 +432,13 @@ def test_a_trace_of_a_model_replays_with_its_inputs_and_targets(tmp_path, capsys
     live = json.loads(capsys.readouterr().out)
     (tmp_path / "in.npz").unlink()      # the replay takes the inputs and targets from the trace
     (tmp_path / "t.npy").unlink()
-    assert cli_main(["replay", str(trace), "--json"]) == 0
+    assert cli_main(["replay", str(trace), "--json"]) == 2   # it opens no path the trace names
+    err = capsys.readouterr().err
+    assert "recorded from the ONNX model" in err and "give it with --model FILE.onnx" in err
+    assert cli_main(["replay", str(trace), "--json", "--model", str(path)]) == 0
     assert json.loads(capsys.readouterr().out) == live
+    assert cli_main(["script", str(trace), "--model", str(path), "-c", "until loss", "-c", "p loss"]) == 0
+    assert "loss = mean(loss.2)" in capsys.readouterr().out
 
 
 # ---- the examples -----------------------------------------------------------------------------------

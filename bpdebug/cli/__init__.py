@@ -47,6 +47,7 @@ def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp prog
                         help="ops written in Python (@op from bpdebug) the program may call; repeatable")
     onnx = parser.add_argument_group("ONNX models (FILE.onnx)")
     onnx.add_argument("--inputs", metavar="FILE.npz", help="values of the model's inputs, by input name")
+    onnx.add_argument("--model", metavar="FILE.onnx", help="the model a trace (FILE) was recorded from")
     onnx.add_argument("--loss", default="sum", metavar="SPEC",
                       help="the scalar the backward pass starts from: sum (default), mean, mse:TARGETS.npy, "
                            "softmax_cross_entropy:LABELS.npy (class indices or one-hot rows)")
@@ -99,6 +100,8 @@ def _load_program(args, values: dict):
     if args.inputs is not None or args.loss != "sum":
         raise BpError(f"--{'inputs' if args.inputs is not None else 'loss'} is for ONNX models (FILE.onnx); "
                       "a program names its own loss and data")
+    if args.model is not None:
+        raise BpError("--model names the ONNX model a trace was recorded from; FILE is not a trace")
     ops = None
     if args.ops:   # the user's own Python, named on the command line: a program never loads any
         from ..imports.ops_files import load_ops_files
@@ -116,6 +119,8 @@ def _load_model(args, values: dict):
 
     if args.ops:
         raise BpError("--ops adds functions to a .bp program; an ONNX model cannot call them")
+    if args.model is not None:
+        raise BpError("--model names the ONNX model a trace was recorded from; FILE is a model itself")
     batch = getattr(args, "batch", None)
     if batch is not None and not 1 <= batch <= 2 ** 20:
         raise BpError(f"--batch must be a whole number from 1 to {2 ** 20}, got {batch}")

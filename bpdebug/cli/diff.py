@@ -36,7 +36,7 @@ def configure(p) -> None:
 def main(args) -> int:
     from ..graph import format_value
     from ..report import json_value
-    from ..trace_diff import compare
+    from ..trace.diff import compare
     from .replay import open_replay
 
     result = compare(open_replay(args.a), open_replay(args.b), args.rtol, args.atol)

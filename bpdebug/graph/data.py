@@ -11,6 +11,8 @@ import csv
 import io
 import math
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +21,26 @@ from ..files import MAX_DATA_BYTES, read_limited
 from ..lang import BpError, ast, did_you_mean
 
 LOADERS = ("csv", "npy")
+_FILES_REFUSED: ContextVar[str | None] = ContextVar("files_refused", default=None)
+
+
+@contextmanager
+def files_refused(why: str):
+    """Build with no data file read: a data leaf must get its value from outside, else the
+    build fails saying `why`. A replay builds the program a trace holds this way, so a trace
+    cannot make bpdebug open a path it names."""
+    token = _FILES_REFUSED.set(why)
+    try:
+        yield
+    finally:
+        _FILES_REFUSED.reset(token)
 
 
 def load_data(e, builder) -> np.ndarray:
     """The value of the expression after `data NAME =`, as a float array; errors are located."""
+    refused = _FILES_REFUSED.get()
+    if refused:
+        raise builder.error(f"data '{builder.target}' would be read from a file: {refused}", e.span)
     if not (isinstance(e, ast.Call) and e.func in LOADERS):
         raise builder.error("data comes from a file: csv(\"file.csv\", cols=[0, 1]) or npy(\"file.npy\")",
                             e.span, did_you_mean(e.func, LOADERS) if isinstance(e, ast.Call) else None)

@@ -15,6 +15,7 @@ findings (`checks.NodeChecks`) are brought up to date at each stop and flag node
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from pathlib import Path
 from time import perf_counter
 
@@ -37,6 +38,7 @@ from .training_keys import TrainingKeys
 from .widgets.banner import Banner
 from .widgets.breakpoints import BreakpointsPanel
 from .widgets.command_line import CommandLine
+from .widgets.graph_view import GraphView
 from .widgets.help_screen import HelpScreen
 from .widgets.inspector import Inspector, check_section, origin_note, pending_update, update_section
 from .widgets.loss_curve import LossCurve
@@ -65,6 +67,7 @@ class BpDebugApp(TrainingKeys, App):
         Binding("c", "continue", "continue", priority=True),
         Binding("r", "back", "back", priority=True),
         Binding("b", "toggle_breakpoint", "break", priority=True),
+        Binding("g", "graph", "graph", priority=True),
         Binding("t", "train", "train one step", group=TRAIN_KEYS, priority=True),
         Binding("T", "train_many", "train N steps", key_display="T", group=TRAIN_KEYS, priority=True),
         Binding("colon", "command_line", "command", key_display=":", priority=True),
@@ -73,7 +76,7 @@ class BpDebugApp(TrainingKeys, App):
         Binding("escape", "escape", "stop / leave", show=False, priority=True),
     ]
     LETTER_ACTIONS = {"step", "next", "continue", "back", "toggle_breakpoint", "command_line",
-                      "help", "quit", "train", "train_many"}
+                      "help", "quit", "train", "train_many", "graph"}
     TRAINING_ACTIONS = {"train", "train_many"}
 
     def __init__(self, session, flags: dict | None = None, trainer=None, **kwargs) -> None:
@@ -104,6 +107,7 @@ class BpDebugApp(TrainingKeys, App):
             with Vertical(id="right"):
                 yield Neighbourhood(s, id="circuit")
                 yield Inspector(s, id="inspector")
+        yield GraphView(s, id="graph")
         with Horizontal(id="panels"):
             yield BreakpointsPanel(s, id="breakpoints")
             yield WatchesPanel(s, id="watches")
@@ -117,7 +121,13 @@ class BpDebugApp(TrainingKeys, App):
 
     def on_resize(self, event) -> None:
         if self.training is not None:      # t and T take room: the footer fits 80 columns compact
-            self.query_one(Footer).compact = event.size.width < COMPACT_FOOTER
+            compact = event.size.width < COMPACT_FOOTER
+            self.query_one(Footer).compact = compact
+            # ... and without g (in the help), so that q still shows
+            graph_keys = self._bindings.key_to_bindings["g"]
+            if any(b.show == compact for b in graph_keys):
+                self._bindings.key_to_bindings["g"] = [replace(b, show=not compact) for b in graph_keys]
+                self.refresh_bindings()
 
     def on_mount(self) -> None:
         s = self.session
@@ -170,6 +180,7 @@ class BpDebugApp(TrainingKeys, App):
         """Put node i in the neighbourhood and the inspector."""
         node = self.session.graph.nodes[i]
         self.query_one(Neighbourhood).show(i)
+        self.query_one(GraphView).show(i, self._current())
         inspector = self.query_one(Inspector)
         inspector.show(i, self._check_notes(i), self._update_notes(i))
         which = "current" if i == self._current() else "next" if i == self._upcoming() else "selected"
@@ -388,7 +399,8 @@ class BpDebugApp(TrainingKeys, App):
 
     def action_toggle_breakpoint(self) -> None:
         s = self.session
-        i = self.nodes.cursor
+        graph = self.query_one(GraphView)
+        i = graph.selected_box.node if self.screen.has_class("-graph") else self.nodes.cursor
         name = s.graph.nodes[i].name
         on_node = [b for b in s.breakpoints if b.node == i]
         if on_node:
@@ -403,6 +415,16 @@ class BpDebugApp(TrainingKeys, App):
     def action_command_line(self) -> None:
         self.screen.set_focus(self.command_line)
 
+    def action_graph(self) -> None:
+        """Show the whole graph in place of the node list and the node in view, or go back."""
+        shown = not self.screen.has_class("-graph")
+        self.screen.set_class(shown, "-graph")
+        self.screen.set_focus(self.query_one(GraphView) if shown else self.nodes)
+
+    def _home(self):
+        """The widget that has the keys when the command line gives them back."""
+        return self.query_one(GraphView) if self.screen.has_class("-graph") else self.nodes
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(training=self.training is not None))
 
@@ -412,7 +434,9 @@ class BpDebugApp(TrainingKeys, App):
         elif self.running:
             self._interrupt()
         elif self.command_line.has_focus:
-            self.screen.set_focus(self.nodes)
+            self.screen.set_focus(self._home())
+        elif self.screen.has_class("-graph"):
+            self.action_graph()
 
     # ---- messages from the widgets ---------------------------------------------------------------
     def on_node_selected(self, message: NodeSelected) -> None:

@@ -20,6 +20,7 @@ KEYS = [
     ("r", "step back: undo the last step exactly"),
     ("b", "toggle a breakpoint on the selected node"),
     ("↑ ↓ PgUp PgDn", "select a node to inspect (the next step selects the current one)"),
+    ("g", "the whole graph as a circuit: arrows select a box, Enter expands a def or layer; g or Esc goes back"),
     (":", "type a command; Tab completes, ↑ ↓ recall, Esc leaves"),
     ("?", "this help"),
     ("q", "quit"),

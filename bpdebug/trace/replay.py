@@ -1,48 +1,22 @@
-"""Traces: record a live Session to a file as it steps, and replay a file as a Session.
+"""Replaying: a trace file as a Session.
 
-Recording. `record(session, path, values)` attaches a Recorder (bpdebug.trace_record), which
-the engine tells of each chunk of steps it takes; it writes each step the first time it is
-taken, and flushes every fraction of a second, so a run that is killed leaves a readable prefix.
-
-Replaying. `open_trace(path)` rebuilds the graph from the program text in the header (parsing,
-not computing) and returns a ReplaySession: the engine's Session with its moves and its value
-and gradient lists answered from the recording. Each node's value is final once computed, and
-a node's gradient changes only at the backward steps of its consumers, so the state at any
-step is a look-up per node read, not a replay: moving to any step costs O(1).
+`open_trace(path)` rebuilds the graph from the program text in the header (parsing, not
+computing) and returns a ReplaySession: the engine's Session with its moves and its value and
+gradient lists answered from the recording. Each node's value is final once computed, and a
+node's gradient changes only at the backward steps of its consumers, so the state at any step
+is a look-up per node read, not a replay: moving to any step costs O(1).
 """
 from __future__ import annotations
 
 from bisect import bisect_left
-from contextlib import contextmanager
 
-from .engine import Session, Stop
-from .kernel import seed_gradient
-from .lang import BpError
-from .trace_format import TraceFile, decode, is_trace
-from .trace_record import Recorder
+import numpy as np
 
-__all__ = ["Recorder", "ReplaySession", "is_trace", "open_trace", "record", "recording"]
+from ..engine import Session, Stop
+from ..kernel import seed_gradient
+from ..lang import BpError
+from .format import TraceFile, decode, printable
 
-
-# ---- recording ---------------------------------------------------------------------------------
-
-def record(session: Session, path, set_values: dict | None = None) -> Recorder:
-    """Start recording `session` (before its first step) to `path`."""
-    return Recorder(session, path, set_values or {})
-
-
-@contextmanager
-def recording(session: Session, path, set_values: dict | None = None):
-    """Record for the length of a `with` block; the file is complete when it ends."""
-    recorder = record(session, path, set_values) if path else None
-    try:
-        yield recorder
-    finally:
-        if recorder is not None:
-            recorder.close()
-
-
-# ---- replaying ---------------------------------------------------------------------------------
 
 class ReplaySession(Session):
     """A Session over a recording: the same stepping, breakpoints, watches and commands, with
@@ -150,42 +124,70 @@ class _RecordedGrads(_RecordedValues):
 
 # ---- opening -----------------------------------------------------------------------------------
 
-def open_trace(path, graph=None, ops=None) -> ReplaySession:
+def open_trace(path, graph=None, ops=None, model: str | None = None) -> ReplaySession:
     """A ReplaySession over the trace at `path`. `graph` saves rebuilding the program when the
-    caller already has it (it must be the program the header holds); `ops`: the ops written in
-    Python the program was recorded with."""
+    caller already has it (it must be the program the header holds). `ops` (ops written in
+    Python) and `model` (the path of an ONNX model) are what the user names again when the trace
+    was recorded with them: a replay never runs Python, nor opens a path a trace names."""
     trace = TraceFile(path)
-    header = trace.header
     if graph is None:
-        values = dict(header["set"])
-        for name, step in header["data"].items():   # data comes from the trace, not the file
-            if not 1 <= step <= min(trace.steps, header["nodes"]):
-                raise trace.error(1, f"the header places data '{name}' at step {step}, which the "
-                                     "trace does not hold")
-            values[name] = _data_value(trace, step, name)
-        try:
-            graph = _rebuilt(header, values, ops).graph
-        except BpError as err:
-            raise BpError(f"the program recorded in {trace.path} does not build: {err.message}",
-                          filename=trace.path) from None
+        graph = _recorded_program(trace, ops, model)
     trace.check(graph)
     return ReplaySession(graph, trace)
 
 
-def _rebuilt(header: dict, values: dict, ops):
-    """The recorded program (or ONNX model) as a Session, its leaves given `values`."""
-    from . import load
+def _recorded_program(trace: TraceFile, ops=None, model: str | None = None):
+    """The graph of the program in the header, built without reading any file: a trace may
+    come from anyone, and its program may name any path. Data leaves take the values their
+    forward lines hold; a data leaf the header gives no line is an error."""
+    from ..graph.data import files_refused
 
-    model = header.get("model")
-    if isinstance(model, dict):
-        from .imports.onnx_model import ModelOptions, load_model
-        loss, batch = model.get("loss", "sum"), model.get("batch")
-        if not isinstance(loss, str) or not (batch is None or isinstance(batch, int)):
-            raise BpError("the trace header has a bad 'model' entry")
-        return load_model(header["file"] or "", values, ModelOptions(loss=loss, batch=batch))
+    header = trace.header
+    values = dict(header["set"])
+    for name, step in header["data"].items():
+        if trace.index(step) < step:
+            raise trace.error(1, f"the header places data '{name}' at step {step}, "
+                                 f"which the trace does not hold (it has {trace.steps} steps)")
+        values[name] = _data_value(trace, step, name)
+    try:
+        with files_refused("a replay reads no files, and this trace holds no value for it"):
+            graph = _built(header, values, ops, model).graph
+    except BpError as err:
+        where = f" (line {err.line} of the program)" if err.line else ""
+        raise trace.error(1, f"the program this trace holds does not build{where}: {err.message}") from None
+    output = graph.nodes[graph.output].name
+    if output != header["output"]:
+        raise trace.error(1, f"the header names the output '{printable(header['output'])}'; "
+                             f"its program's output is '{output}'")
+    for name, step in header["data"].items():
+        node = graph.nodes[step - 1] if step <= len(graph.nodes) else None
+        if node is None or node.name != name or node.kind != "data":
+            raise trace.error(1, f"the header places data '{name}' at step {step}, "
+                                 "which is not that data leaf's forward step")
+    return graph
+
+
+def _built(header: dict, values: dict, ops, model: str | None):
+    """The recorded program as a Session, with the ops written in Python or the ONNX model it
+    was recorded with, as the user names them again."""
+    from .. import load
+
+    recorded = header.get("model")
+    if recorded is not None:
+        loss, batch = (recorded.get("loss"), recorded.get("batch")) if isinstance(recorded, dict) else (None, None)
+        if not isinstance(loss, str) or not (batch is None or type(batch) is int):
+            raise BpError("the header has a bad 'model' entry")
+        if model is None:
+            raise BpError(f"it was recorded from the ONNX model {printable(str(header['file']))}: give it with "
+                          "--model FILE.onnx (a replay opens no path a trace names)")
+        kind, _, path = loss.partition(":")
+        if path and ("targets" if kind == "mse" else "labels") not in values:
+            raise BpError("the header names a loss file, and the trace holds no value for it")
+        from ..imports.onnx_model import ModelOptions, load_model
+        return load_model(model, values, ModelOptions(loss=loss, batch=batch))
     wanted = header.get("ops")
     if wanted and ops is None:
-        names = ", ".join(map(str, wanted)) if isinstance(wanted, list) else "?"
+        names = ", ".join(printable(str(w)) for w in wanted) if isinstance(wanted, list) else "?"
         raise BpError(f"it calls ops written in Python ({names}): give their file with --ops FILE.py "
                       "(a trace never runs Python by itself)")
     return load(header["source"], header["file"] or "<trace>", values, ops)
@@ -193,10 +195,11 @@ def _rebuilt(header: dict, values: dict, ops):
 
 def _data_value(trace: TraceFile, step: int, name: str):
     parts = trace.fields(step)
-    if len(parts) != 1:
-        raise trace.error(step + 1, f"expected the value of data '{name}' here")
     try:
-        return decode(parts[0])
+        value = decode(parts[0]) if len(parts) == 1 else None
     except ValueError as err:
         raise trace.error(step + 1, f"corrupted event: {err}") from None
-
+    if not isinstance(value, np.ndarray) or value.ndim < 1:
+        raise trace.error(step + 1, f"expected the value of data '{name}' here "
+                                    "(rows of examples)")
+    return value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace_format import FORWARD, decode
+from .format import FORWARD
 
 
 @dataclass
@@ -79,20 +79,20 @@ def _step_difference(a, b, index_b: dict, step: int, rtol: float, atol: float) -
     inputs_b = [b.graph.nodes[k].name for k in other.inputs]
     if inputs != inputs_b:
         return diverged("inputs", inputs, inputs_b)
-    fields_a, fields_b = ta.fields(step), tb.fields(step_b)
-    if fields_a == fields_b:
+    if ta.fields(step) == tb.fields(step_b):      # the same bytes: the same values
         return None
     names = ["value"] if pass_ == FORWARD else (
         ["upstream"] + [f"{kind}[{x}]" for kind in ("local", "contribution", "accumulated") for x in inputs])
-    for name, x, y in zip(names, fields_a, fields_b):
-        if x != y:
-            try:
-                vx, vy = decode(x), decode(y)
-            except ValueError as err:
-                raise ta.error(step + 1, f"corrupted event: {err}") from None
-            if not close(vx, vy, rtol, atol):
-                return diverged(name, vx, vy)
+    # decoded and checked against each program, or a located error naming the trace
+    for name, x, y in zip(names, _values(ta.event(step)), _values(tb.event(step_b))):
+        if not close(x, y, rtol, atol):
+            return diverged(name, x, y)
     return None
+
+
+def _values(event) -> list:
+    """An event's values in the order of its line."""
+    return [event.value, *event.local, *event.contribution, *event.accumulated]
 
 
 def close(x, y, rtol: float, atol: float) -> bool:

@@ -1,105 +1,188 @@
 """Recording: the Recorder the engine tells of the steps it takes.
 
-The engine steps in chunks of `Recorder.chunk` while a recorder listens, and the kernel appends
-to `recorder.sent` the contributions each backward step sent (flat). The recorder writes each
+The engine steps in chunks of `recorder.chunk` steps while a recorder listens, and the kernel
+appends to `recorder.sent` the contributions each backward step sent (flat). The recorder writes each
 step the first time it is taken; steps taken again after `back` are the same steps and are not
 written twice. It reads the values and the gradients from the session (the engine's undo list
 holds each gradient as a step found it, so the gradient it made is that plus the contribution);
 the only thing computed is the local derivatives, each node's VJP with upstream 1, exactly as
 the live session shows them.
 
-Steps are held back and written a chunk at a time, and whenever the session stops (the end of
-a command: `step`, `continue`...), goes back or restarts (the engine calls `settle`); each write
-is flushed. A run that is killed leaves a readable prefix: every step before its last chunk,
-or before its last stop.
+Steps are held back, and written and flushed when 4096 are held, when 0.05 s have passed since
+the last flush (the clock is read once a chunk, not once a step), and whenever the session
+stops (the end of a command: `step`, `continue`...), goes back or restarts (the engine calls
+`settle`). The engine's chunks are sized to take about 0.02 s, so a run that is killed leaves
+a readable prefix: every step before its last stop, and every step taken more than about
+0.1 s before it was killed.
 
 A step costs the engine about 1 µs on a scalar graph, so the recorder cannot spend much more
 per step in Python: a chunk of a scalar graph is encoded and laid out in lines with numpy
-(values, base64, which step wrote which gradient, the bytes of the lines). Tensor graphs take
-a plain per-step path; their numpy work dwarfs the formatting anyway.
+(values, base64, which step wrote which gradient, the bytes of the lines), from flat arrays of
+the graph (bpdebug.trace.layout). Tensor graphs take a plain per-step path; their numpy work
+dwarfs the formatting anyway.
 """
 from __future__ import annotations
 
 import binascii
-import weakref
+from contextlib import contextmanager
 from itertools import chain, repeat
-from operator import attrgetter, is_not, itemgetter
+from operator import is_not, itemgetter
 from pathlib import Path
+from time import perf_counter
 
 import numpy as np
 
-from .lang import BpError
-from .trace_format import NONE, SCALAR_WIDTH, encode, header_line
+from ..lang import BpError
+from .format import NONE, SCALAR_WIDTH, encode, header_line
+from .layout import Layout, ScalarLocals
+
+
+def record(session, path, set_values: dict | None = None) -> Recorder:
+    """Start recording `session` (before its first step) to `path`."""
+    return Recorder(session, path, set_values or {})
+
+
+@contextmanager
+def recording(session, path, set_values: dict | None = None):
+    """Record for the length of a `with` block; the file is complete when it ends."""
+    recorder = record(session, path, set_values) if path else None
+    try:
+        yield recorder
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 class Recorder:
     """Writes a trace of a live session. A `set` of a leaf starts the file again (header
-    included): every step after it changes."""
+    included): every step after it changes.
 
-    chunk = 4096
+    A write that fails (a full disk) stops the recording, and the run goes on; closing the
+    recorder raises the error, once."""
+
+    HELD_MOST = 4096        # steps held back before they are written
+    FLUSH_SECONDS = 0.05    # the most time a step waits to be flushed, give or take a chunk
+    CHUNK_SECONDS = 0.02    # the engine's chunks are sized to take about this long
 
     def __init__(self, session, path, set_values: dict):
-        from . import __version__
+        from .. import __version__
 
         if session.t:
             raise ValueError("a recorder must be attached before the first step")
         graph, kernel = session.graph, session.kernel
         if graph.filename and Path(graph.filename).exists() and Path(path).resolve() == Path(graph.filename).resolve():
             raise BpError(f"the trace {path} would overwrite the program; give another file name")
-        self.session, self.graph, self.version = session, graph, __version__
+        self.session, self.graph, self.version, self.path = session, graph, __version__, str(path)
         self.set_values = dict(set_values)
-        self.layout = _Layout.of(graph, kernel)
+        self.layout = Layout.of(graph, kernel)
         self.scalar = self.layout.scalar
         if self.scalar:
             self.values = np.empty(len(graph.nodes))   # the forward values, as floats
-            self.local_derivatives = _ScalarLocals(kernel, self.layout)
+            self.local_derivatives = ScalarLocals(kernel, self.layout)
         self.sent: list = []      # filled by the kernel: the contributions of the held steps
         self.count = 0            # steps written
+        self.flushed = 0          # steps flushed: in the file whatever happens to this process
         self.held = 0             # steps taken: count..held-1 are held back
         self._consts = list(kernel.consts)   # the leaf values recorded, to notice a `set`
+        # Steps the engine takes between two calls of `took`: a step may cost a microsecond or
+        # a second, so from 1, doubled while chunks are quick, cut when one is slow.
+        self.chunk = 1
+        self._last: float | None = None       # when `took` was last called, within one move
+        self._flush_time = perf_counter()     # when the last flush was
+        self.failure: BpError | None = None
         try:
             self.file = open(path, "wb")
         except OSError as err:
             raise BpError(f"cannot write the trace {path}: {err.strerror or err}") from None
-        self._write_header()
+        with self._writing():
+            self._write_header()
+        if self.failure:          # a full disk says so before the first step
+            raise self.failure
         session.recorder = self
 
     def _write_header(self) -> None:
         header = header_line(self.graph, self.set_values, self.layout.data_steps, self.version)
         self.file.write(header.encode("utf-8"))
-        self.file.flush()
+        self._flush()
 
     def close(self) -> None:
-        self.settle(self.session)
+        if not self.file.closed:
+            with self._writing():
+                self._write_held(self.session)
+                self.file.close()
         if self.session.recorder is self:
             self.session.recorder = None
-        self.file.close()
+        if self.failure:
+            failure, self.failure = self.failure, None
+            raise failure
+
+    @contextmanager
+    def _writing(self):
+        """Turn a failed write into `failure` and stop recording: the engine calls the recorder
+        from inside its moves, which must not be cut short."""
+        try:
+            yield
+        except OSError as err:
+            kept = f"; the recording stopped after step {self.flushed}" if self.flushed else ""
+            self.failure = BpError(f"cannot write the trace {self.path}: {err.strerror or err}{kept}")
+            if self.session.recorder is self:
+                self.session.recorder = None
+            self.sent.clear()
+            try:
+                self.file.close()
+            except OSError:
+                pass              # what it held back could not be written either
 
     # ---- told by the engine ------------------------------------------------------------------
     def took(self, session, start: int, stop: int) -> None:
         """Steps start..stop-1 (one pass, at most `chunk` of them) were just taken."""
-        if stop <= self.count:                 # taken again after a `back`: written already
+        now = perf_counter()
+        if self._last is not None:
+            self._pace(stop - start, now - self._last)
+        self._last = now
+        if self.failure or stop <= self.count:   # failed, or taken again after a `back`
             self.sent.clear()
             return
-        if start < self.count:                 # partly so: write the new ones now
-            text = self._text(session, start, stop)
-            self._write(b"".join(bytes(text).splitlines(keepends=True)[self.count - start:]), stop)
-            return
-        if self.held > self.count and (self.count < session.n) != (start < session.n):
-            self._write(self._text(session, self.count, self.held), self.held)   # a pass ended
-        self.held = stop
-        if self.held - self.count >= self.chunk:
-            self.settle(session)
+        with self._writing():
+            if start < self.count:                 # partly taken again: write the new ones now
+                text = self._text(session, start, stop)
+                self._write(b"".join(bytes(text).splitlines(keepends=True)[self.count - start:]), stop)
+            else:
+                if self.held > self.count and (self.count < session.n) != (start < session.n):
+                    self._write(self._text(session, self.count, self.held), self.held)   # a pass ended
+                self.held = stop
+            if self.held - self.count >= self.HELD_MOST or now - self._flush_time >= self.FLUSH_SECONDS:
+                self._write_held(session)
+
+    def _pace(self, steps: int, seconds: float) -> None:
+        """Size the next chunks from the last one: a killed run loses what was not flushed."""
+        if seconds > self.CHUNK_SECONDS:
+            self.chunk = max(1, int(steps * self.CHUNK_SECONDS / seconds))
+        elif steps >= self.chunk and seconds < self.CHUNK_SECONDS / 4:
+            self.chunk = min(self.HELD_MOST, 2 * self.chunk)
 
     def settle(self, session) -> None:
-        """Write the steps held back, while the session still holds what they did."""
+        """The session stopped, goes back or restarts: write the steps held back, while the
+        session still holds what they did."""
+        self._last = None                      # the time until the next move is no step's
+        if not self.failure:
+            with self._writing():
+                self._write_held(session)
+
+    def _write_held(self, session) -> None:
         if self.held > self.count:
             self._write(self._text(session, self.count, self.held), self.held)
-            self.file.flush()
+            self._flush()
+
+    def _flush(self) -> None:
+        self.file.flush()
+        self.flushed, self._flush_time = self.count, perf_counter()
 
     def restarted(self, session) -> None:
         self.sent.clear()
         self.held = self.count = min(self.count, self.held)
+        if self.failure:
+            return
         consts = session.kernel.consts
         changed = [i for i, (now, then) in enumerate(zip(consts, self._consts)) if now is not then]
         if not changed:
@@ -107,9 +190,10 @@ class Recorder:
         for i in changed:
             self.set_values[self.graph.nodes[i].name] = consts[i]
         self._consts = list(consts)
-        self.file.seek(0)
-        self.file.truncate()
-        self._write_header()
+        with self._writing():
+            self.file.seek(0)
+            self.file.truncate()
+            self._write_header()
         self.held = self.count = 0
 
     def _write(self, text, stop: int) -> None:
@@ -242,117 +326,3 @@ def _lines(numbers: np.ndarray, missing: np.ndarray, width: np.ndarray) -> bytea
     cells[missing, :SCALAR_WIDTH] = ord(NONE)
     cells[np.cumsum(width) - 1, 11] = ord("\n")
     return text
-
-
-class _Layout:
-    """What recording needs to know of a graph, as flat arrays: the inputs (node i's are in
-    slots first[i]..first[i] + arity[i] - 1), which nodes need a gradient and which write one,
-    which slot is the first to write its input, the groups of nodes sharing a table op, whether
-    all nodes are scalars, the steps of the data leaves. Built once per kernel (a graph and the
-    nodes it computes gradients for do not change), since a pass over 100,000 nodes' objects
-    costs a good part of a run."""
-
-    _made: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-    @classmethod
-    def of(cls, graph, kernel) -> "_Layout":
-        # Keyed by kernel: a trainer's kernel writes gradients only to the nodes it wants.
-        if kernel not in cls._made:
-            cls._made[kernel] = cls(kernel, graph)
-        return cls._made[kernel]
-
-    def __init__(self, kernel, graph):
-        nodes = graph.nodes
-        n = len(nodes)
-        self.arity = np.fromiter(map(len, kernel.ins), np.int64, n)
-        self.first = np.cumsum(self.arity) - self.arity
-        self.inputs = np.fromiter(chain.from_iterable(kernel.ins), np.int64, int(self.arity.sum()))
-        self.needs_grad = np.fromiter(kernel.wanted, bool, n)   # the nodes the kernel writes to
-        slot_node = np.repeat(np.arange(n), self.arity)
-        writes = self.needs_grad[self.inputs]
-        self.has_targets = np.bincount(slot_node[writes], minlength=n) > 0
-        # The first backward step to write node j is its last consumer's (if that one gets a
-        # gradient), at the first of its slots holding j.
-        last_consumer = np.full(n, -1)
-        np.maximum.at(last_consumer, self.inputs[writes], slot_node[writes])
-        first_slot = np.full(n, len(self.inputs))
-        np.minimum.at(first_slot, self.inputs, np.where(slot_node == last_consumer[self.inputs],
-                                                        np.arange(len(self.inputs)), len(self.inputs)))
-        self.first_write = np.zeros(len(self.inputs), bool)
-        self.first_write[first_slot[first_slot < len(self.inputs)]] = True
-        self.scalar = set(map(attrgetter("shape"), nodes)) <= {()}
-        self.data_steps = {node.name: node.index + 1 for node in nodes if node.kind == "data"} \
-            if "data" in graph.source or not graph.source else {}   # no source: an ONNX model
-        if self.scalar:
-            self.groups = _op_groups(kernel, self.arity)
-
-    def input(self, nodes: np.ndarray, k: int) -> np.ndarray:
-        """The k-th input of each of `nodes`."""
-        return self.inputs[self.first[nodes] + k]
-
-
-def _op_groups(kernel, arity: np.ndarray) -> tuple:
-    """([sorted indices of the nodes sharing each VJP, where more than two do], the op nodes
-    left). Nodes of one table op share its VJP function; a node with keyword arguments has a
-    partial of its own, and a user `def` makes an op of its own at each call."""
-    ids = np.fromiter(map(id, kernel.vjp), np.int64, len(kernel.vjp))
-    _, code, count = np.unique(ids, return_inverse=True, return_counts=True)
-    shared = (count[code] > 2) & (arity > 0)
-    order = np.flatnonzero(shared)
-    order = order[np.argsort(code[order], kind="stable")]
-    groups = np.split(order, np.flatnonzero(np.diff(code[order])) + 1) if len(order) else []
-    return groups, np.flatnonzero(~shared & (arity > 0))
-
-
-class _ScalarLocals:
-    """d(node)/d(input) for a chunk of scalar nodes, as the engine's local_derivatives gives
-    them: each node's VJP with upstream 1.
-
-    A VJP call per node would cost as much as the backward pass itself, so the nodes of a chunk
-    that share a table op are done together: the op's scalar VJP is called once on numpy
-    columns. Where that VJP is plain arithmetic, numpy's float64 gives the same bits as Python's
-    floats; where it is not (math functions, a branch on the value) the call raises, or a check
-    against single-node calls differs, and those nodes are done one by one."""
-
-    def __init__(self, kernel, layout: _Layout):
-        self.vjp, self.ins, self.layout = kernel.vjp, kernel.ins, layout
-
-    def __call__(self, values: np.ndarray, vals_list: list, lo: int, hi: int,
-                 first_slot: np.ndarray) -> np.ndarray:
-        """The local derivatives of nodes hi-1 down to lo, in their slots."""
-        layout = self.layout
-        out = np.empty(int(layout.arity[lo:hi].sum()))
-        groups, others = layout.groups
-        one_by_one = [others[np.searchsorted(others, lo):np.searchsorted(others, hi)]]
-        for group in groups:
-            ids = group[np.searchsorted(group, lo):np.searchsorted(group, hi)]
-            if not len(ids):
-                continue
-            arity = int(layout.arity[ids[0]])
-            columns = self._columns(values, ids, arity) if len(ids) > 2 else None
-            if columns is None:
-                one_by_one.append(ids)
-                continue
-            at = first_slot[hi - 1 - ids]
-            for k, column in enumerate(columns):
-                out[at + k] = column
-        for i in np.concatenate(one_by_one).tolist():
-            at = first_slot[hi - 1 - i]
-            out[at:at + layout.arity[i]] = self.vjp[i](1.0, vals_list[i], *[vals_list[j] for j in self.ins[i]])
-        return out
-
-    def _columns(self, values: np.ndarray, ids: np.ndarray, arity: int):
-        vjp = self.vjp[ids[0]]
-        args = [values[ids]] + [values[self.layout.input(ids, k)] for k in range(arity)]
-        try:
-            columns = [np.broadcast_to(np.asarray(r, dtype=float), (len(ids),))
-                       for r in vjp(np.ones(len(ids)), *args)]
-        except Exception:  # noqa: BLE001 -- any failure only means "not array-safe"
-            return None
-        if len(columns) != arity:
-            return None
-        for at in (0, len(ids) - 1):
-            single = vjp(1.0, *(float(a[at]) for a in args))
-            if any(np.float64(x).tobytes() != col[at].tobytes() for x, col in zip(single, columns)):
-                return None
-        return columns

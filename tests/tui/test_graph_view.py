@@ -1,0 +1,108 @@
+"""`g`: the whole graph in the TUI, driven with Pilot, and its snapshots at 80x24 and 200x60."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import bpdebug
+from bpdebug.tui.app import BpDebugApp
+from bpdebug.tui.widgets.graph_view import GraphView
+from bpdebug.tui.widgets.node_list import NodeList
+
+from .conftest import SEED, chain, load, screen_text
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def graph_text(app) -> str:
+    return app.query_one(GraphView).grid.text()
+
+
+def test_g_shows_the_graph_and_steps_update_it():
+    async def go():
+        s = load(SEED)
+        app = BpDebugApp(s)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("g")
+            view = app.query_one(GraphView)
+            assert view.display and not app.query_one("#main").display and app.focused is view
+            screen = screen_text(app)
+            assert "q = x + y" in screen and "f = q*z" in screen and "df/dx = ·" in screen
+            assert "graph: 5 nodes" in screen
+            await pilot.press(*"sssssss")            # both x, y wires into q: sent back by q
+            assert s.t == 7
+            rows = graph_text(app).splitlines()
+            into_q = [r for r in rows if "▶│ q = x + y" in r or "▶║ q = x + y" in r]
+            assert len(into_q) == 1
+            below = rows[rows.index(into_q[0]) + 1]
+            assert below.split("║")[0].split()[-1] == "-4"      # x's gradient, just under its wire
+            assert "df/dx so far -4" in screen_text(app)
+            assert view.scene.by_key[view.scene.current].name == "q"
+            await pilot.press("g")
+            assert not view.display and app.query_one("#main").display and app.focused is app.nodes
+    run(go())
+
+
+def test_enter_expands_a_layer_and_collapses_it_again():
+    async def go():
+        s = bpdebug.load_file(EXAMPLES / "network_232.bp")
+        app = BpDebugApp(s)
+        async with app.run_test(size=(200, 60)) as pilot:
+            await pilot.press("c", "g")
+            view = app.query_one(GraphView)
+            assert "▸ hidden = dense(x, 3, act=sigmoid)" in graph_text(app)
+            assert "hidden.xW" not in graph_text(app)
+            await pilot.press("right", "enter")         # from x along its wire to the layer
+            text = graph_text(app)
+            assert "hidden.xW = x @ hidden.W" in text and "param hidden.W" in text
+            assert "▸ hidden = dense" not in text and "▸ out = dense" in text
+            assert view.selected_box.title == "hidden.a = sigmoid(hidden.z)"
+            await pilot.press("enter")                  # on a node of the expanded layer
+            assert "▸ hidden = dense(x, 3, act=sigmoid)" in graph_text(app)
+            assert view.selected_box.title == "hidden = dense(x, 3, act=sigmoid)"
+    run(go())
+
+
+def test_enter_on_a_plain_node_puts_it_in_view():
+    async def go():
+        s = load(SEED)
+        app = BpDebugApp(s)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("g")
+            view = app.query_one(GraphView)
+            await pilot.press("right")                  # from x along its wire
+            assert view.selected_box.title == "q = x + y"
+            await pilot.press("b")                      # a breakpoint on the box selected
+            assert [b.node for b in s.breakpoints] == [s.graph.index("q")]
+            await pilot.press("enter")
+            await pilot.press("g")
+            assert "inspector: q (selected)" in screen_text(app)
+    run(go())
+
+
+def test_a_big_program_draws_the_neighbourhood_and_says_what_is_hidden():
+    async def go():
+        s = load(chain(500))
+        app = BpDebugApp(s)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("g", *"sss")
+            screen = screen_text(app)
+            assert "6 of 500 nodes within 3 wires of x2; 494 hidden" in screen   # x0 .. x5
+            assert "x5 = sin(x4)" in graph_text(app) and "x6 = " not in graph_text(app)
+    run(go())
+
+
+def test_the_graph_at_80x24_mid_backward(snap_compare):
+    assert snap_compare(BpDebugApp(load(SEED)), press=["s"] * 7 + ["g"], terminal_size=(80, 24))
+
+
+def test_the_network_at_200x60_with_a_layer_expanded(snap_compare):
+    async def setup(pilot):
+        await pilot.press("c", "g", "right", "enter")
+
+    session = bpdebug.load_file(EXAMPLES / "network_232.bp")
+    assert snap_compare(BpDebugApp(session), run_before=setup, terminal_size=(200, 60))
