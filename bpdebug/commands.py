@@ -356,7 +356,9 @@ def _full(x) -> str:
         return str(bool(x))
     if np.ndim(x) == 0:
         return format_value(x)
-    return np.array2string(np.asarray(x), precision=6, threshold=200)
+    x = np.asarray(x)
+    # images (N, C, H, W): two items at each end of each axis keep a summary on one screen
+    return np.array2string(x, precision=6, threshold=200, edgeitems=3 if x.ndim <= 2 else 2)
 
 
 def describe_node(session: Session, i: int) -> str:

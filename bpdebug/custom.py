@@ -124,4 +124,5 @@ def _source(text: str, span) -> str:
 def custom_op(defn: ast.Def, grads: dict, shapes: list, builder) -> Op:
     c = CustomOp(defn, grads, shapes, builder)
     formula = f"{defn.name}(" + ", ".join("{%d}" % k for k in range(len(defn.params))) + ")"
-    return Op(defn.name, len(defn.params), c.forward, c.vjp, formula, c.local_texts(), custom=c)
+    return Op(defn.name, len(defn.params), c.forward, c.vjp, formula, c.local_texts(),
+              shape=lambda *shapes: c.out_shape, custom=c)

@@ -104,8 +104,11 @@ def test_unknown_function_suggests_a_user_op():
 
 
 def test_wrong_argument_count():
-    err = error_of("x = 1\nf = max(x)")
-    assert "max() takes 2 argument(s), got 1" in err.message
+    err = error_of("x = 1\nf = exp(x, x)")
+    assert "exp() takes 1 argument(s), got 2" in err.message
+    # max and min take one argument (a reduction) or two (elementwise), and say so
+    err = error_of("x = 1\nf = max(x, x, x)")
+    assert "max() takes 2 argument(s), got 3" in err.message and "max(x) of one argument reduces" in err.message
 
 
 def test_unknown_keyword_argument():

@@ -1,17 +1,21 @@
 """Gradients of random programs agree with central differences.
 
 Hypothesis writes straight-line programs over scalar and tensor leaves (shapes that broadcast
-against each other), using the op table's ops (matmul, sum/mean/softmax/log_softmax with axis,
-max/min, pow with a positive base, transpose) and user ops with and without grad lines. The
-numerical derivative of every leaf element comes from re-running the forward pass with that
-element moved by +-h (Session.set_leaf), so it never touches the backward pass. Programs whose
-values sit near a kink (relu or abs near 0, a max/min tie) are rejected, since a central
-difference straddling a kink says nothing about the derivative there.
+against each other), using the op table's ops (matmul, dot, outer, sum/mean/max/min/logsumexp/
+argmax/softmax/log_softmax with axis, max/min, clip, where, pow with a positive base,
+transpose, reshape, flatten, concat, stack, the activations, dropout, stop_gradient) and user
+ops with and without grad lines. The numerical derivative of every leaf element comes from
+re-running the forward pass with that element moved by +-h (Session.set_leaf), so it never
+touches the backward pass; a stop_gradient node is held at its value there (the gradient it
+stops is that of a constant). Programs whose values sit near a kink (relu or abs near 0, a
+max/min tie) are rejected, since a central difference straddling a kink says nothing about
+the derivative there. Convolution and pooling have their own tests, in test_conv.py.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -35,8 +39,9 @@ grad soft wrt a = 1 / (1 + exp(-a))
 """
 
 UNARY = ["neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "softplus",
-         "sq", "cube", "soft", "square", "cube_pow"]
-BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate"]
+         "sq", "cube", "soft", "square", "cube_pow", "square_fn", "log1p", "expm1", "sign", "leaky_relu",
+         "elu", "gelu", "dropout", "stop_gradient"]
+BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate", "clip", "where"]
 
 
 def literal(value) -> str:
@@ -80,7 +85,8 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
     for _ in range(draw(st.integers(1, 3))):
         leaf(draw(st.sampled_from(shapes)))
 
-    kinds = ["unary", "binary"] + (["matmul", "reduce", "softmax", "transpose"] if tensor_ops else [])
+    kinds = ["unary", "binary"] + (["matmul", "reduce", "softmax", "transpose", "shape", "join", "vectors"]
+                                   if tensor_ops else [])
     for k in range(draw(st.integers(1, 9))):
         name = f"n{k}"
         kind = draw(st.sampled_from(kinds))
@@ -90,14 +96,19 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             expr = {
                 "neg": f"-{a}", "exp": f"exp(tanh({a}))", "log": f"log(sigmoid({a}) + 0.1)",
                 "sqrt": f"sqrt(sigmoid({a}) + 0.1)", "square": f"{a} ^ 2", "cube_pow": f"{a} ^ 3",
+                "square_fn": f"square({a})", "log1p": f"log1p(sigmoid({a}))", "expm1": f"expm1(tanh({a}))",
+                "leaky_relu": f"leaky_relu({a}, slope={draw(st.sampled_from([0.01, 0.3, -0.5]))})",
+                "elu": f"elu({a}, alpha={draw(st.sampled_from([1, 0.4]))})",
+                "dropout": f"dropout({a}, p={draw(st.sampled_from([0.3, 0.5]))}, seed={draw(st.integers(0, 9))})",
             }.get(op, f"{op}({a})")
             shape = sa
         elif kind == "binary":
             op = draw(st.sampled_from(BINARY))
-            others = [(n, s) for n, s in nodes if fits(sa, s) and (n != a or op not in ("max", "min"))]
+            others = [(n, s) for n, s in nodes if fits(sa, s) and (n != a or op not in ("max", "min", "clip"))]
             if not others:
                 continue
             b, sb = draw(st.sampled_from(others))
+            shape = broadcast(sa, sb)
             symbol = {"add": "+", "sub": "-", "mul": "*"}
             if op in symbol:
                 expr = f"{a} {symbol[op]} {b}"
@@ -105,9 +116,14 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
                 expr = f"{a} / exp(tanh({b}))"
             elif op == "pow":   # a positive base; any exponent
                 expr = f"exp(tanh({a})) ^ {b}"
+            elif op == "clip":  # lo and hi are nodes too, and get their share
+                expr = f"clip({a}, {b}, {b} + 0.5)"
+            elif op == "where":  # a constant 0/1 mask of the broadcast shape
+                mask = draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=int(np.prod(shape)),
+                                     max_size=int(np.prod(shape))))
+                expr = f"where({literal(np.reshape(mask, shape))}, {a}, {b})"
             else:
                 expr = f"{op}({a}, {b})"
-            shape = broadcast(sa, sb)
         elif kind == "matmul":
             if sa == ():
                 continue
@@ -126,16 +142,55 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
         elif kind == "reduce":
             if sa == ():
                 continue
-            op = draw(st.sampled_from(["sum", "mean"]))
-            axis = draw(st.sampled_from([None] + list(range(-len(sa), len(sa)))))
+            op = draw(st.sampled_from(["sum", "mean", "max", "min", "logsumexp", "argmax"]))
+            axes = [None] + list(range(-len(sa), len(sa)))
+            if len(sa) == 2 and op != "argmax":
+                axes.append([0, 1])
+            axis = draw(st.sampled_from(axes))
             expr = f"{op}({a})" if axis is None else f"{op}({a}, axis={axis})"
-            shape = () if axis is None else sa[:axis % len(sa)] + sa[axis % len(sa) + 1:]
+            if axis is None or isinstance(axis, list):
+                shape = ()
+            else:
+                shape = sa[:axis % len(sa)] + sa[axis % len(sa) + 1:]
         elif kind == "softmax":
             if sa == ():
                 continue
             op = draw(st.sampled_from(["softmax", "log_softmax"]))
             axis = draw(st.sampled_from(range(-len(sa), len(sa))))
             expr, shape = f"{op}({a}, axis={axis})", sa
+        elif kind == "shape":
+            if sa == ():
+                continue
+            size = int(np.prod(sa))
+            form = draw(st.sampled_from(["flat", "reversed", "flatten"]))
+            if form == "flat":
+                expr, shape = f"reshape({a}, [-1])", (size,)
+            elif form == "reversed":
+                expr, shape = f"reshape({a}, {list(sa[::-1])})", sa[::-1]
+            else:
+                expr, shape = f"flatten({a})", (sa[0], size // sa[0])
+        elif kind == "join":   # concat or stack a with itself or with a new leaf
+            if sa == ():
+                continue
+            axis = draw(st.integers(-len(sa), len(sa) - 1))
+            if draw(st.booleans()):
+                other = leaf(sa) if draw(st.booleans()) else a
+                expr = f"stack([{a}, {other}], axis={axis})"
+                ax = axis % (len(sa) + 1)
+                shape = sa[:ax] + (2,) + sa[ax:]
+            else:
+                ax = axis % len(sa)
+                extra = draw(st.integers(1, 2))
+                other = leaf(sa[:ax] + (extra,) + sa[ax + 1:])
+                expr, shape = f"concat([{a}, {other}, {a}], axis={axis})", sa[:ax] + (2 * sa[ax] + extra,) + sa[ax + 1:]
+        elif kind == "vectors":
+            if len(sa) != 1:
+                continue
+            if draw(st.booleans()):
+                expr, shape = f"dot({a}, {leaf(sa)})", ()
+            else:
+                m = draw(st.integers(1, 3))
+                expr, shape = f"outer({a}, {leaf((m,))})", sa + (m,)
         else:
             if len(sa) != 2:
                 continue
@@ -153,16 +208,41 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
     return "\n".join(lines) + "\n", leaves
 
 
+def _top_two_gap(x, axis) -> float:
+    """The smallest gap between the two largest elements of any slice reduced by `axis`."""
+    axes = tuple(range(x.ndim)) if axis is None else tuple(np.atleast_1d(axis) % max(x.ndim, 1))
+    slices = np.moveaxis(x, axes, tuple(range(-len(axes), 0))).reshape(-1, int(np.prod([x.shape[a] for a in axes])))
+    if slices.shape[-1] < 2:
+        return np.inf
+    top = np.sort(slices, axis=-1)
+    return float(np.min(np.minimum(top[:, -1] - top[:, -2], top[:, 1] - top[:, 0])))
+
+
 def near_a_kink(s) -> bool:
     g = s.graph
     for node in g.nodes:
         op = node.op.name if node.kind == "op" else ""
         ins = [np.asarray(s.values[j]) for j in node.inputs]
-        if op in ("relu", "abs") and np.min(np.abs(ins[0])) < KINK_MARGIN:
+        if op in ("relu", "abs", "sign", "leaky_relu", "elu") and np.min(np.abs(ins[0])) < KINK_MARGIN:
             return True
         if op in ("max", "min") and np.min(np.abs(ins[0] - ins[1])) < KINK_MARGIN:
             return True
+        if op == "clip" and min(np.min(np.abs(ins[0] - ins[1])),
+                                np.min(np.abs(np.maximum(ins[0], ins[1]) - ins[2]))) < KINK_MARGIN:
+            return True
+        if op in ("reduce_max", "reduce_min", "argmax") and _top_two_gap(ins[0], node.attrs["axis"]) < KINK_MARGIN:
+            return True
     return False
+
+
+def held(text: str, s) -> str:
+    """The program with each stop_gradient node replaced by its value, a constant: the
+    function whose gradient the backward pass computes."""
+    for node in s.graph.nodes:
+        if node.kind == "op" and node.op.stops_gradient:
+            text = re.sub(rf"^{re.escape(node.name)} = .*$", f"{node.name} = {literal(s.values[node.index])}",
+                          text, count=1, flags=re.M)
+    return text
 
 
 def forward_value(s, leaf, value) -> float:
@@ -194,14 +274,21 @@ def check_program(text: str, leaves: list, usable=assume) -> None:
     forward.run(limit=forward.n)               # the forward pass only
     usable(np.isfinite(forward.value("L")))
     usable(not near_a_kink(forward))
+    if any(n.kind == "op" and n.op.stops_gradient for n in forward.graph.nodes):
+        forward = bpdebug.load(held(text, forward))
+        forward.run(limit=forward.n)
     full = bpdebug.load(text)
     assert full.run().reason == "end"
     assert full.value("L") == forward.value("L")
+    # Central differences lose about eps * |largest value on the way| / H to rounding: a program
+    # whose nodes reach 1e6 cannot have its small gradients checked to 1e-5 by them.
+    biggest = max(float(np.max(np.abs(v), initial=0.0)) for v in full.values)
+    atol = 1e-5 + 1e-8 * biggest
     for leaf in leaves:
         got = full.grad(leaf)
         assert np.shape(got) == np.shape(full.value(leaf)), leaf
         want = numerical_gradient(forward, leaf)
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"dL/d{leaf}\n{text}")
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=atol, err_msg=f"dL/d{leaf}\n{text}")
 
 
 SETTINGS = settings(max_examples=150, deadline=None,
@@ -256,6 +343,25 @@ FIXED = {
                                        "loss L = abs(s) * relu(t) + max(s, t) ^ 2 + exp(s) / sigmoid(t) "
                                        "+ sqrt(abs(t)) + sin(s) * tan(t) + softplus(s) - min(t, s) * t",
     "min and max away from ties": "a = [1, -2, 3]\nb = [0.5, 0.5, 4]\nloss L = sum(max(a, b) * min(a, b) ^ 2)",
+    "max and min of one argument": "X = [[1, -2, 3], [0.5, 4, -1]]\n"
+                                   "loss L = max(X) * min(X) + sum(max(X, axis=1) ^ 2) + sum(min(X, axis=[0, 1]) * X)",
+    "logsumexp, stable for large values": "X = [[1000, 1001, 999], [-2, 0.5, 1]]\n"
+                                          "loss L = sum(logsumexp(X, axis=1) * [1, 2]) + logsumexp(X) / 100",
+    "argmin is a constant": "X = [[1, -2, 3], [0.5, 4, -1]]\nloss L = sum(argmin(X, axis=0) * sum(X, axis=0))",
+    "stack of scalars, concat of three": "a = 0.5\nb = -1.5\nv = [1, 2]\nu = [3]\n"
+                                         "loss L = sum(stack([a, b, a]) ^ 2) + sum(concat([v, u, v]) * [1, 2, 3, 4, 5])",
+    "where with a scalar branch": "x = [-1, 2, -3]\nm = [0, 1, 1]\nloss L = sum(where(m, x * x, 0.5))",
+    "clip with scalar bounds": "x = [-2, 0.3, 1.5]\nlo = -1\nhi = 1\nloss L = sum(clip(x, lo, hi) * [1, 2, 3])",
+    "dropout, and p = 0": "x = [[1, -2, 3], [0.5, 4, -1]]\nloss L = sum(dropout(x, p=0.5, seed=1) * x) "
+                          "+ sum(dropout(x, p=0) ^ 3)",
+    "reshape with -1 in the middle": "x = [[1, -2, 3, 4], [0.5, 4, -1, 2]]\nloss L = sum(reshape(x, [2, -1, 2]) * [0.5, -1])",
+    "stop_gradient in a product": "x = [0.5, -1.5]\ny = x * x\nd = detach(y)\ns = stop_gradient(x)\n"
+                                  "loss L = sum(d * x + s ^ 2)",
+    "dense with one shared bias": "x = [0.05, 0.10]\nlayer h = dense(x, W=[[0.15, 0.25], [0.2, 0.3]], b=0.35, "
+                                  "act=sigmoid)\nloss L = quadratic(h, [0.01, 0.99])",
+    "dense with a named bias, no bias": "X = [[0.1, -0.4], [0.7, 0.2]]\nparam c = [0.5, -0.5, 1]\n"
+                                        "layer h = dense(X, 3, b=c, act=elu, seed=0)\n"
+                                        "layer o = dense(h, 2, bias=false, act=gelu, seed=1)\nloss L = sum(o)",
 }
 
 
@@ -288,18 +394,23 @@ def _same(a, b) -> bool:
     return (np.isnan(a) and np.isnan(b)) or a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
 
 
+# attribute values beyond the defaults, for the ops that take them
+ATTRS = {"leaky_relu": [{"slope": -0.5}], "elu": [{"alpha": 0.3}], "dropout": [{"p": 0.0, "seed": 0}, {"p": 0.7, "seed": 5}]}
+
+
 @pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.elementwise])
 def test_scalar_and_tensor_paths_agree_on_every_value_including_edges(name):
     # Scalar nodes run the op table's float functions, tensor nodes its numpy ones: a program
     # must not change its answer (nan, inf included) when a leaf becomes a 1-element vector.
     op = OPS[name]
     with np.errstate(all="ignore"):
-        for args in itertools.product(EDGES, repeat=op.arity):
-            out = scalar_forward(op)(*args)
+        for attrs, args in itertools.product([op.attrs] + ATTRS.get(name, []),
+                                             itertools.product(EDGES, repeat=op.arity)):
+            out = scalar_forward(op)(*args, **attrs)
             arrays = [np.array([a]) for a in args]
-            t_out = op.f(*arrays)
+            t_out = op.f(*arrays, **attrs)
             assert _same(out, t_out[0]), (name, args, out, t_out)
-            grads = scalar_vjp(op)(1.0, out, *args)
-            t_grads = op.vjp(np.array([1.0]), t_out, *arrays)
+            grads = scalar_vjp(op)(1.0, out, *args, **attrs)
+            t_grads = op.vjp(np.array([1.0]), t_out, *arrays, **attrs)
             for k, (g, t) in enumerate(zip(grads, t_grads)):
                 assert _same(g, np.asarray(t).reshape(-1)[0]), (name, args, k, g, t)

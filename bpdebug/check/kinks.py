@@ -1,9 +1,10 @@
-"""Kinks: where an op's derivative is a convention (relu and abs at 0, max/min at a tie), and
-where a central difference straddles one. A difference across a kink averages two slopes, so
-it disagrees with any rule there: that is a kink, not a mistake.
+"""Kinks: where an op's derivative is a convention (relu and abs at 0, max/min at a tie, a
+maxpool window with two maxima, clip at a bound), and where a central difference straddles
+one. A difference across a kink averages two slopes, so it disagrees with any rule there: that
+is a kink, not a mistake.
 
-A step straddles a kink when the op's local derivative differs at its two ends; the op table's
-own VJP tells, so this works for every op that declares a kink.
+A step straddles a kink when the op's local derivative differs at its two ends: the op
+table's own VJP tells for elementwise ops, and the element picked for ops that pick one.
 """
 from __future__ import annotations
 
@@ -12,42 +13,45 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 
-def exact(node, ins: list):
+def exact(node, ins: list, moving=None):
     """(mask, rule) at the recorded inputs: mask is None (no kink), True (the whole node) or a
-    boolean array of the output's shape."""
+    boolean array of the output's shape. `moving`: the input positions that get a gradient (a
+    kink of `where` concerns its condition only)."""
     op = node.op
     if op.custom is not None:
         rule = _body_exact(op.custom, ins)
         return (True, rule) if rule else (None, "")
-    if op.kink is None:
+    if op.kink is None or (moving is not None and op.kink_wrt is not None and not set(op.kink_wrt) & set(moving)):
         return None, ""
     with np.errstate(all="ignore"):
-        if not op.kink(*ins):
-            return None, ""
-    if node.shape == ():
-        return True, op.kink_rule
-    probe = np.frompyfunc(lambda *a: bool(op.kink(*a)), len(ins), 1)
-    mask = probe(*np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in ins))).astype(bool)
-    return (True if mask.all() else mask), op.kink_rule
+        where = np.asarray(op.kink(*ins, **node.attrs), dtype=bool)
+    if not where.any():
+        return None, ""
+    mask = np.broadcast_to(where, node.shape)
+    return (True if mask.all() else mask.copy()), op.kink_rule
 
 
 def _body_exact(custom, ins: list) -> str:
     with np.errstate(all="ignore"):
         vals = custom.body.forward(dict(zip(custom.params, ins)))
         for n in custom.body.graph.nodes:
-            if n.kind == "op" and n.op.kink is not None and n.op.kink(*(vals[j] for j in n.inputs)):
+            if n.kind == "op" and n.op.kink is not None and np.any(n.op.kink(*(vals[j] for j in n.inputs), **n.attrs)):
                 return f"{n.op.kink_rule} (inside {custom.defn.name})"
     return ""
 
 
-def straddled(op, plus: list, minus: list, shape: tuple) -> np.ndarray:
-    """Output elements of an elementwise op with a kink whose local derivative differs between
-    the inputs `plus` and `minus`: a kink lies between them."""
+def straddled(node, plus: list, minus: list) -> np.ndarray:
+    """Output elements of a kink op whose local derivative differs between the inputs `plus`
+    and `minus`: a kink lies between them. Ops that pick an element (max of one argument,
+    maxpool) say which one they pick; for elementwise ones, the VJP at both ends tells."""
+    op, attrs, shape = node.op, node.attrs, node.shape
     with np.errstate(all="ignore"):
+        if op.choice is not None:
+            return np.broadcast_to(op.choice(*plus, **attrs) != op.choice(*minus, **attrs), shape)
         ends = []
         for args in (plus, minus):
             xs = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args))
-            ends.append(op.vjp(np.ones(shape), op.f(*xs), *xs))
+            ends.append(op.vjp(np.ones(shape), op.f(*xs, **attrs), *xs, **attrs))
     mask = np.zeros(shape, dtype=bool)
     for a, b in zip(*ends):
         mask |= ~np.isclose(a, b, rtol=1e-3, atol=1e-12)
@@ -65,7 +69,7 @@ def crossed_in_graph(graph, nodes, vals_plus: list, vals_minus: list) -> list:
         if node.op.custom is not None:
             if body_straddled(node.op.custom, plus, minus):
                 out.append(i)
-        elif np.any(straddled(node.op, plus, minus, node.shape)):
+        elif np.any(straddled(node, plus, minus)):
             out.append(i)
     return out
 

@@ -108,7 +108,9 @@ def _check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> No
     targets = kernel.targets[i]
     if not targets:
         return res.set("unchecked", None, "no input needs a gradient")
-    at_kink, rule = kinks.exact(node, ins)
+    if node.op.stops_gradient:
+        return res.set("unchecked", None, "the gradient stops here: it sends 0 by definition")
+    at_kink, rule = kinks.exact(node, ins, [k for k, _ in targets])
     if at_kink is True:
         return res.set("kink", True, f"at a kink: {rule}")
     dirs = {k: directions(ins[k], rng) for k, _ in targets}
@@ -165,7 +167,7 @@ def _near_kinks(node, ins: list, dirs: dict, h: float, at_kink):
     for k, ds in dirs.items():
         for d, _ in ds:
             plus, minus = shifted(ins, k, d, h)
-            near |= kinks.straddled(op, plus, minus, node.shape)
+            near |= kinks.straddled(node, plus, minus)
     if at_kink is not None:
         near &= ~at_kink
     return True if near.all() else near

@@ -34,25 +34,33 @@ class LeafCheck:
 
 class _Forward:
     """Every node's value with some leaves moved; nodes before the first of them keep theirs.
-    Runs the session's kernel, its leaf values swapped for the moved ones and then put back."""
+    Runs the session's kernel, its leaf values swapped for the moved ones and then put back.
+    A stop_gradient node keeps its value too: the gradient it stops is that of a constant."""
 
-    def __init__(self, kernel: Kernel, values: list):
+    def __init__(self, graph, kernel: Kernel, values: list):
         self.kernel = kernel
         self.values = values
         self.n = len(values)
+        self.held = [n.index for n in graph.nodes if n.kind == "op" and n.op.stops_gradient]
 
     def __call__(self, leaves: dict) -> list:
-        consts = self.kernel.consts
+        kernel = self.kernel
+        consts, fwd = kernel.consts, kernel.fwd
         saved = {j: consts[j] for j in leaves}
+        held = {i: fwd[i] for i in self.held}
         vals = list(self.values)
         try:
             for j, v in leaves.items():
                 consts[j] = v
+            for i in held:                   # the kernel reads a node without a forward from consts
+                fwd[i], consts[i] = None, self.values[i]
             with np.errstate(all="ignore"):
-                self.kernel.forward(vals, min(leaves), self.n)
+                kernel.forward(vals, min(leaves), self.n)
         finally:
             for j, v in saved.items():
                 consts[j] = v
+            for i, f in held.items():
+                fwd[i], consts[i] = f, None
         return vals
 
 
@@ -103,7 +111,7 @@ def check_leaves(graph, kernel: Kernel, values: list, grads: list, tol: Toleranc
     leaves = [n.index for n in graph.nodes if n.is_leaf and n.needs_grad]
     order = [graph.index(name) for name in first] + [j for j in leaves if graph.nodes[j].name not in first]
     f0 = float(np.sum(values[graph.output]))
-    forward = _Forward(kernel, values)
+    forward = _Forward(graph, kernel, values)
     results = []
     cut = _cut_off(graph, kernel)
     for j in [j for j in order if cut[j]]:

@@ -13,10 +13,11 @@ import numpy as np
 
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
-from ..ops import BINARY, FUNCTIONS, OPS, Op, infer_shape
+from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
+from .arguments import MAX_ELEMENTS, argument
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
-from .network import COSTS, cost, dense_layer
+from .network import COSTS, cost, layer
 from .nodes import LEAF_KINDS, Graph, InlineCall, Node
 
 MAX_CALL_DEPTH = 64                # `def` calls inside `def` calls; expanding them recurses
@@ -55,7 +56,7 @@ class _Builder:
         return f"{self.target}.{self.counter}"
 
     def add(self, name, op, inputs=(), *, kind="op", value=None, attrs=None, span=None) -> int:
-        attrs = attrs or {}
+        attrs = {**op.attrs, **attrs} if attrs else dict(op.attrs)   # every attribute, defaults included
         if kind == "op":
             shapes = [self.nodes[j].shape for j in inputs]
             try:
@@ -65,7 +66,14 @@ class _Builder:
                 both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
                 raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
                                  span, hint=_shape_hint(op, str(err))) from None
-            needs = any(self.nodes[j].needs_grad for j in inputs)
+            size = 1
+            for s in shape:
+                size *= s
+            if size > MAX_ELEMENTS:
+                raise self.error(f"node '{name}' ({op.name}) would have shape {shape}: {size:,} elements "
+                                 f"({size * 8 / 1e9:.3g} GB)", span,
+                                 f"the limit is {MAX_ELEMENTS:,} elements a tensor; check the sizes that lead here")
+            needs = not op.constant and any(self.nodes[j].needs_grad for j in inputs)
         else:
             shape = np.shape(value)
             needs = kind in LEAF_KINDS
@@ -115,7 +123,7 @@ class _Builder:
                 if not isinstance(output, ast.Output) and (st.kind == "loss" or not declared):
                     output, output_span = st, st.name_span
             elif isinstance(st, ast.Layer):
-                dense_layer(self, st)
+                layer(self, st)
                 if not declared:
                     output, output_span = st, st.span
             elif isinstance(st, ast.Output):
@@ -142,7 +150,9 @@ class _Builder:
         if st.name in self.user_ops:
             raise self.error(f"'{st.name}' is an op written in Python (--ops); give this one another name",
                              st.span)
-        if st.name in FUNCTIONS or st.name in INITIALIZERS or st.name in COSTS:
+        # A def may shadow a built-in op (`def square(x) = ...` with its own grad line): calls
+        # look at the program's defs first. Initializers and costs are not ops.
+        if st.name in INITIALIZERS or st.name in COSTS:
             raise self.error(f"'{st.name}' is a built-in function; give the op another name", st.span)
         if len(set(st.params)) != len(st.params):
             raise self.error(f"op '{st.name}' names a parameter twice", st.span)
@@ -201,12 +211,11 @@ class _Builder:
                                  "build tensors from nodes with ops, or make this a leaf")
             elif not ready:
                 stack.append((e, True))
-                children = _children(e)
                 if isinstance(e, ast.Call):
                     self.check_call(e)
-                stack.extend((c, False) for c in reversed(children))
+                stack.extend((c, False) for c in reversed(self.children(e)))
             else:
-                n = len(_children(e))
+                n = len(self.children(e))
                 args = results[len(results) - n:] if n else []
                 del results[len(results) - n:]
                 results.append(self.apply(e, args, env, target if not stack else None))
@@ -231,6 +240,18 @@ class _Builder:
             raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
         raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
 
+    def children(self, e) -> tuple:
+        """The sub-expressions that become the inputs of e's node: a call's arguments, but
+        not reshape's shape, and the parts of concat([a, b])."""
+        if not isinstance(e, ast.Call) or e.func in self.defs:
+            return _children(e)
+        op = function(e.func, len(e.args))
+        if op is None:
+            return e.args
+        if op.arity == LIST:
+            return e.args[0].items
+        return e.args[:op.arity]
+
     def check_call(self, e: ast.Call) -> None:
         name = e.func
         if name in self.defs:
@@ -248,17 +269,26 @@ class _Builder:
             if len(e.args) != 2:
                 raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
             return
-        op = self.user_ops.get(name) or FUNCTIONS.get(name)
+        op = self.user_ops.get(name) or function(name, len(e.args))
         if op is None:
             raise self.error(f"unknown function '{name}'", e.func_span,
                              did_you_mean(name, [*FUNCTIONS, *self.defs, *INITIALIZERS, *self.user_ops]))
-        if len(e.args) != op.arity:
-            raise self.error(f"{name}() takes {op.arity} argument(s), got {len(e.args)}", e.span)
+        overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
+                     "elementwise") if name in REDUCING else ""
+        if op.arity == LIST:
+            if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
+                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
+                                 _usage(name, op))
+        elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
+            most = op.arity + len(op.positional)
+            takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
+            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span,
+                             _usage(name, op))
         for key, _value, span in e.kwargs:
             if key not in op.attrs:
                 accepted = ", ".join(op.attrs) or "no keyword arguments"
-                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted})", span,
-                                 did_you_mean(key, op.attrs))
+                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
+                                 did_you_mean(key, op.attrs) or _usage(name, op))
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
         if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
@@ -277,15 +307,22 @@ class _Builder:
             return self.call_def(e, args, name)
         if e.func in COSTS:
             return cost(self, e, args, name)
-        attrs = {key: self.attr_value(value) for key, value, _span in e.kwargs}
-        return self.add(name, self.user_ops.get(e.func) or FUNCTIONS[e.func], args, attrs=attrs, span=e.span)
+        op = self.user_ops.get(e.func) or function(e.func, len(e.args))
+        return self.add(name, op, args, attrs=self.attr_values(e, op), span=e.span)
 
-    def attr_value(self, e):
-        if isinstance(e, ast.Num) and e.value == int(e.value):
-            return int(e.value)
-        if isinstance(e, ast.Tensor) and all(isinstance(i, ast.Num) and i.value == int(i.value) for i in e.items):
-            return tuple(int(i.value) for i in e.items)
-        raise self.error("expected a whole number or a list of them, such as axis=0", e.span)
+    def attr_values(self, e: ast.Call, op: Op) -> dict:
+        """The attributes a call gives, positionally (reshape(x, [2, 3])) or by keyword, each
+        checked for its kind."""
+        given = [(key, value, value.span) for key, value in zip(op.positional, e.args[max(op.arity, 0):])]
+        attrs = {}
+        for key, value, span in given + list(e.kwargs):
+            if key in attrs:
+                raise self.error(f"{e.func}() is given '{key}' twice", span, _usage(e.func, op))
+            attrs[key] = argument(self, key, value)
+        for key, default in op.attrs.items():
+            if default is REQUIRED and key not in attrs:
+                raise self.error(f"{e.func}() needs its {key}", e.span, _usage(e.func, op))
+        return attrs
 
     # ---- user ops -------------------------------------------------------------------------
     def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
@@ -359,6 +396,13 @@ def _children(e) -> tuple:
     if isinstance(e, ast.Call):
         return e.args
     return ()
+
+
+def _usage(name: str, op: Op) -> str:
+    """How a call of the op reads: `leaky_relu(x, slope=0.01)`, `concat([a, b, ...], axis=0)`."""
+    inputs = {LIST: ["[a, b, ...]"], 1: ["x"]}.get(op.arity, ["a", "b", "c"][:op.arity])
+    attrs = ["[2, 3]" if v is REQUIRED else f"{k}=..." if v is None else f"{k}={v}" for k, v in op.attrs.items()]
+    return f"usage: {name}({', '.join(inputs + attrs)})"
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:

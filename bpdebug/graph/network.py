@@ -1,4 +1,4 @@
-"""Network sugar: `layer NAME = dense(...)` and the costs (`quadratic`, `cross_entropy`,
+"""Network sugar: `layer NAME = dense(...)` or `conv(...)`, and the costs (`quadratic`, `cross_entropy`,
 `softmax_cross_entropy`), expanded into ordinary named nodes by the builder."""
 from __future__ import annotations
 
@@ -8,47 +8,59 @@ import numpy as np
 
 from ..lang import ast, did_you_mean
 from ..ops import OPS
+from ..ops.conv import pair
+from .arguments import argument, boolean, whole
 from .leaves import constant
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax", "softplus", "identity")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax", "softplus", "identity")
 COSTS = ("quadratic", "cross_entropy", "softmax_cross_entropy")
+_COMMON = ("act", "W", "b", "bias", "train", "seed")
+LAYERS = {"dense": ("units",) + _COMMON, "conv": ("channels", "kernel", "stride", "padding") + _COMMON}
+_USAGE = "layers are dense(input, units, act=...) and conv(input, channels, kernel=3, act=...)"
 
 
-def dense_layer(builder, st: ast.Layer) -> None:
-    call = st.call
-    builder.target, builder.counter = st.name, 0
-    if call.func != "dense":
-        raise builder.error(f"unknown layer '{call.func}'", call.func_span, "layers are dense(input, units, act=...)")
-    kw = {k: (v, s) for k, v, s in call.kwargs}
-    for key in kw:
-        if key not in ("act", "W", "b", "seed", "units"):
-            raise builder.error(f"dense() has no argument '{key}' (it accepts units, act, W, b, seed)",
-                                kw[key][1], did_you_mean(key, ("act", "W", "b", "seed", "units")))
-    if not call.args or not isinstance(call.args[0], ast.Name):
-        raise builder.error("dense() needs its input as the first argument, a node name", call.span)
+def layer(builder, st: ast.Layer) -> None:
+    """`layer NAME = dense(...)` or `conv(...)`: params NAME.W and NAME.b, then
+    dense: NAME.xW = x @ W, NAME.z = NAME.xW + b;  conv: NAME.conv = conv2d(x, W),
+    NAME.z = NAME.conv + b (b reshaped to (channels, 1, 1) to add over H and W); and
+    NAME.a = act(NAME.z). `train=false` makes W and b plain leaves, which training leaves alone."""
+    call, n = st.call, st.name
+    builder.target, builder.counter = n, 0
+    accepted = LAYERS.get(call.func)
+    if accepted is None:
+        raise builder.error(f"unknown layer '{call.func}'", call.func_span, _USAGE)
+    kw = {}
+    for key, value, span in call.kwargs:
+        if key not in accepted:
+            raise builder.error(f"{call.func}() has no argument '{key}' (it accepts {', '.join(accepted)})",
+                                span, did_you_mean(key, accepted) or _USAGE)
+        kw[key] = (value, span)
+    if not call.args or not isinstance(call.args[0], ast.Name) or len(call.args) > 2:
+        raise builder.error(f"{call.func}() takes its input, a node name, and the number of "
+                            f"{accepted[0]}", call.span, _USAGE)
     x = builder.lookup(call.args[0], {})
-    in_shape = builder.nodes[x].shape
-    if len(in_shape) not in (1, 2):
-        raise builder.error(f"dense() needs a vector or a batch of rows as input; '{builder.nodes[x].name}' "
-                            f"has shape {in_shape}", call.args[0].span)
-    fan_in = in_shape[-1]
-    if "W" in kw:
-        W = constant(builder, kw["W"][0])
+    if len(call.args) == 2:
+        kw.setdefault(accepted[0], (call.args[1], call.args[1].span))
+    seed = argument(builder, "seed", kw["seed"][0]) if "seed" in kw else len(builder.nodes)
+    train = boolean(builder, kw["train"][0], "train") if "train" in kw else True
+    kind = "param" if train else "leaf"
+    W = (_dense_weights if call.func == "dense" else _conv_weights)(builder, st, kw, x, seed)
+    w = _leaf(builder, f"{n}.W", W, kind, st.span)
+    units = W.shape[-1 if call.func == "dense" else 0]
+    b = _bias(builder, st, kw, units, kind)      # the params first, then what they compute
+    if call.func == "dense":
+        z = builder.add(f"{n}.xW", OPS["matmul"], (x, w), span=st.span)
+        builder.bind(f"{n}.xW", z, st.span)
     else:
-        units = call.args[1] if len(call.args) > 1 else kw.get("units", (None,))[0]
-        if not (isinstance(units, ast.Num) and units.value >= 1 and units.value == int(units.value)):
-            raise builder.error("dense() needs the number of units, or W=[[...]]", call.span)
-        seed = int(kw["seed"][0].value) if "seed" in kw else len(builder.nodes)
-        W = np.random.default_rng(seed).standard_normal((fan_in, int(units.value))) / math.sqrt(fan_in)
-    # A value from outside (`--set h.W=...`, a trace's trained params) replaces the layer's own.
-    W = np.asarray(builder.values.get(f"{st.name}.W", W), dtype=float)
-    if W.ndim != 2 or W.shape[0] != fan_in:
-        raise builder.error(f"W must have shape ({fan_in}, units) to multiply '{builder.nodes[x].name}' "
-                            f"{in_shape}; got {W.shape}", kw["W"][1] if "W" in kw else call.span)
-    b = np.asarray(constant(builder, kw["b"][0]), dtype=float) if "b" in kw else np.zeros(W.shape[1])
-    b = np.asarray(builder.values.get(f"{st.name}.b", b), dtype=float)
-    if b.shape != (W.shape[1],):
-        raise builder.error(f"b must have shape ({W.shape[1]},); got {b.shape}", kw["b"][1])
+        z = builder.add(f"{n}.conv", OPS["conv2d"], (x, w), span=st.span, attrs={
+            key: argument(builder, key, kw[key][0]) for key in ("stride", "padding") if key in kw})
+        builder.bind(f"{n}.conv", z, st.span)
+    if b is not None:
+        if call.func == "conv" and builder.nodes[b].shape == (units,):
+            b = builder.add(f"{n}.b3", OPS["reshape"], (b,), attrs={"shape": (units, 1, 1)}, span=st.span)
+            builder.bind(f"{n}.b3", b, st.span)
+        z = builder.add(f"{n}.z", OPS["add"], (z, b), span=st.span)
+        builder.bind(f"{n}.z", z, st.span)
     act = "identity"
     if "act" in kw:
         a = kw["act"][0]
@@ -56,20 +68,97 @@ def dense_layer(builder, st: ast.Layer) -> None:
             raise builder.error(f"act must be one of {', '.join(ACTIVATIONS)}", kw["act"][1],
                                 did_you_mean(getattr(a, "name", ""), ACTIVATIONS))
         act = a.name
-    n = st.name
-    w = builder.add(f"{n}.W", OPS["leaf"], kind="param", value=W, span=st.span)
-    builder.bind(f"{n}.W", w, st.span)
-    bias = builder.add(f"{n}.b", OPS["leaf"], kind="param", value=b, span=st.span)
-    builder.bind(f"{n}.b", bias, st.span)
-    xw = builder.add(f"{n}.xW", OPS["matmul"], (x, w), span=st.span)
-    builder.bind(f"{n}.xW", xw, st.span)
-    z = builder.add(f"{n}.z", OPS["add"], (xw, bias), span=st.span)
-    builder.bind(f"{n}.z", z, st.span)
     out = z
     if act != "identity":
         out = builder.add(f"{n}.a", OPS[act], (z,), span=st.span)
         builder.bind(f"{n}.a", out, st.span)
     builder.bind(n, out, st.span)
+
+
+def _leaf(builder, name: str, value, kind: str, span) -> int:
+    index = builder.add(name, OPS["leaf"], kind=kind, value=np.asarray(value, dtype=float), span=span)
+    builder.bind(name, index, span)
+    return index
+
+
+def _count(builder, call, kw, key: str) -> int:
+    if key not in kw:
+        raise builder.error(f"{call.func}() needs the number of {key}, or W=[[...]]", call.span, _USAGE)
+    return whole(builder, kw[key][0], key, 1)
+
+
+def _weights(builder, st, kw, drawn, want: tuple, shown: str):
+    """W from W=[...], else the drawn one; a value from outside (`--set h.W=...`, a trace's
+    trained params) replaces either. Checked against `want` (None: any size)."""
+    W = constant(builder, kw["W"][0]) if "W" in kw else drawn()
+    W = np.asarray(builder.values.get(f"{st.name}.W", W), dtype=float)
+    if W.ndim != len(want) or any(w is not None and s != w for s, w in zip(W.shape, want)):
+        raise builder.error(f"W must have shape {shown}; got {W.shape}", kw["W"][1] if "W" in kw else st.span,
+                            "dense's W is (inputs, units): a row per input; conv's is (out, in, kh, kw)")
+    return W
+
+
+def _input_shape(builder, call, x, axes: tuple, wanted: str, hint: str) -> tuple:
+    shape = builder.nodes[x].shape
+    if len(shape) not in axes:
+        raise builder.error(f"{call.func}() needs {wanted} as input; '{builder.nodes[x].name}' has shape {shape}",
+                            call.args[0].span, hint)
+    return shape
+
+
+def _dense_weights(builder, st, kw, x, seed):
+    call = st.call
+    fan_in = _input_shape(builder, call, x, (1, 2), "a vector or a batch of rows",
+                          "flatten(x) keeps axis 0 (the batch) and makes one row of the rest")[-1]
+
+    def drawn():
+        units = _count(builder, call, kw, "units")
+        return np.random.default_rng(seed).standard_normal((fan_in, units)) / math.sqrt(fan_in)
+    return _weights(builder, st, kw, drawn, (fan_in, None), f"({fan_in}, units)")
+
+
+def _conv_weights(builder, st, kw, x, seed):
+    call = st.call
+    channels = _input_shape(builder, call, x, (3, 4), "an image (C, H, W) or a batch (N, C, H, W)",
+                            "reshape(X, [-1, 1, 8, 8]) makes rows of 64 pixels into 8x8 images of one channel")[-3]
+
+    def drawn():
+        if "kernel" not in kw:
+            raise builder.error("conv() needs kernel=, the size of its filters (3 or [3, 5])", call.span, _USAGE)
+        kh, kw_ = pair(argument(builder, "kernel", kw["kernel"][0]))
+        units = _count(builder, call, kw, "channels")
+        return np.random.default_rng(seed).standard_normal((units, channels, kh, kw_)) / math.sqrt(channels * kh * kw_)
+    return _weights(builder, st, kw, drawn, (None, channels, None, None), f"(out, {channels}, kh, kw)")
+
+
+def _bias(builder, st, kw, units: int, kind: str):
+    """The layer's bias node: NAME.b (zeros, a list, or one number shared by every unit), a node
+    the program names (b=NAME), or none (bias=false)."""
+    n = st.name
+    if "bias" in kw and not boolean(builder, kw["bias"][0], "bias"):
+        if "b" in kw:
+            raise builder.error("b= gives a bias and bias=false asks for none", kw["b"][1], "keep one of them")
+        return None
+    given = kw.get("b", (None, None))[0]
+    one_or_each = f"a bias is one number, shared by the {units} units, or one number per unit"
+    if isinstance(given, ast.Name):
+        if given.name not in builder.names:
+            raise builder.error(f"the bias '{given.name}' is not defined above", given.span,
+                                did_you_mean(given.name, builder.names) or "b= takes a number, a list or a "
+                                "node defined above")
+        b = builder.names[given.name]
+        shape = builder.nodes[b].shape
+        if shape not in ((), (units,)):
+            raise builder.error(f"the bias '{given.name}' has shape {shape}; it must be one number or "
+                                f"({units},)", given.span, one_or_each)
+        return b
+    b = np.zeros(units) if given is None else np.asarray(constant(builder, given), dtype=float)
+    b = np.asarray(builder.values.get(f"{n}.b", b), dtype=float)
+    if b.shape not in ((), (units,)):
+        raise builder.error(f"b must be one number (shared by the {units} units) or have shape ({units},); "
+                            f"got {b.shape}", kw["b"][1] if "b" in kw else st.span, one_or_each)
+    return _leaf(builder, f"{n}.b", b, kind, st.span)
+
 
 def cost(builder, e: ast.Call, args: list[int], name: str) -> int:
     a, y = args

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..lang import BpError, Span, did_you_mean
-from ..ops import Op
+from ..ops import LIST, Op
 
 LEAF_KINDS = ("leaf", "param", "data")
 
@@ -99,14 +99,25 @@ class Graph:
         return format_value(n.value) if n.kind == "const" and n.shape == () else n.name
 
     def expression(self, node: Node) -> str:
-        """The right-hand side of an op node: `q*z`, `0.5*C.3`."""
-        return node.op.formula.format(*(self.label(j) for j in node.inputs))
+        """The right-hand side of an op node: `q*z`, `0.5*C.3`, `sum(x, axis=1)`,
+        `concat([a, b])`: attributes the formula does not show are added when not the default."""
+        op, labels = node.op, [self.label(j) for j in node.inputs]
+        if op.arity == LIST:
+            text = f"{op.formula}([{', '.join(labels)}])"
+        else:
+            text = op.formula.format(*labels, **_attr_texts(node.attrs))
+        extra = [f"{k}={_attr_text(v)}" for k, v in node.attrs.items()
+                 if v != op.attrs.get(k) and "{" + k + "}" not in op.formula]
+        return f"{text[:-1]}, {', '.join(extra)})" if extra and text.endswith(")") else text
 
     def local_text(self, node: Node, k: int) -> str:
         """The local derivative with respect to input k, as text: `z` for d(q*z)/dq."""
-        if k >= len(node.op.local):
+        texts = node.op.local
+        if node.op.arity == LIST and texts:
+            return texts[0]              # one rule for every part
+        if k >= len(texts):
             return "?"
-        return node.op.local[k].format(*(self.label(j) for j in node.inputs))
+        return texts[k].format(*(self.label(j) for j in node.inputs), **_attr_texts(node.attrs))
 
     def op_label(self, node: Node) -> str:
         """The op's name as users know it: a `def` call shows the def's name."""
@@ -121,8 +132,19 @@ class Graph:
             return f"{node.name}{shape} = {node.kind} {format_value(node.value)}"
         op = self.op_label(node)
         args = " ".join(self.nodes[j].name for j in node.inputs)
-        attrs = "".join(f" {k}={v}" for k, v in node.attrs.items())
+        attrs = "".join(f" {k}={_attr_text(v)}" for k, v in node.attrs.items() if v != node.op.attrs.get(k))
         return f"{node.name}{shape} = {op} {args}{attrs}"
+
+
+def _attr_text(v) -> str:
+    """An attribute as the user writes it: 0.01, 1, [2, 3]."""
+    if isinstance(v, tuple):
+        return "[" + ", ".join(map(_attr_text, v)) + "]"
+    return format_number(v) if isinstance(v, float) else str(v)
+
+
+def _attr_texts(attrs: dict) -> dict:
+    return {k: _attr_text(v) for k, v in attrs.items()}
 
 
 def format_value(value, limit: int = 6) -> str:

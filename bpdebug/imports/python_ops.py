@@ -74,7 +74,7 @@ class PythonOp:
         if self._entry is None:
             formula = f"{self.name}(" + ", ".join("{%d}" % k for k in range(len(self.inputs))) + ")"
             self._entry = Op(self.name, len(self.inputs), self._shape_probe, self._unbound_vjp, formula,
-                             self._local_texts(), attrs=tuple(self.attrs), python=self)
+                             self._local_texts(), attrs=dict(self.attrs), python=self)
         return self._entry
 
     def where(self) -> str:

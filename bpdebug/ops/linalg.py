@@ -1,9 +1,10 @@
-"""Linear algebra and axis order: matmul (with numpy's 1-D and batch rules) and transpose."""
+"""Linear algebra and axis order: matmul (with numpy's 1-D and batch rules), dot and outer of
+vectors, transpose."""
 from __future__ import annotations
 
 import numpy as np
 
-from .op import Op
+from .op import Op, broadcast
 
 
 def _matmul_vjp(g, out, a, b, need=(True, True)):
@@ -27,7 +28,41 @@ def _matmul_vjp(g, out, a, b, need=(True, True)):
     return ga, gb
 
 
+def _matmul_shape(a: tuple, b: tuple) -> tuple:
+    if not a or not b:
+        raise ValueError("matmul needs operands with at least one axis")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"the last axis of a ({a2[-1]}) is not the first of b ({b2[-2]})")
+    rows = a2[-2:-1] if len(a) > 1 else ()
+    cols = b2[-1:] if len(b) > 1 else ()
+    return broadcast(a2[:-2], b2[:-2]) + rows + cols
+
+
+def _vectors(name: str, a: tuple, b: tuple) -> None:
+    if len(a) != 1 or len(b) != 1:
+        raise ValueError(f"{name} takes two vectors (for matrices, use @)")
+
+
+def _dot_shape(a: tuple, b: tuple) -> tuple:
+    _vectors("dot", a, b)
+    if a != b:
+        raise ValueError(f"dot needs vectors of the same length, not {a[0]} and {b[0]}")
+    return ()
+
+
+def _outer_shape(a: tuple, b: tuple) -> tuple:
+    _vectors("outer", a, b)
+    return a + b
+
+
 OPS = [
-    Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout"), partial_vjp=True),
-    Op("transpose", 1, np.transpose, lambda g, out, x: (np.transpose(g),), "transpose({0})", ("dout transposed",)),
+    Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout"), partial_vjp=True,
+       shape=_matmul_shape),
+    Op("transpose", 1, np.transpose, lambda g, out, x: (np.transpose(g),), "transpose({0})", ("dout transposed",),
+       shape=lambda s: s[::-1]),
+    Op("dot", 2, np.dot, lambda g, out, a, b: (g * b, g * a), "dot({0}, {1})", ("{1}", "{0}"), shape=_dot_shape),
+    Op("outer", 2, np.outer, lambda g, out, a, b: (g @ b, a @ g), "outer({0}, {1})", ("dout @ {1}", "{0} @ dout"),
+       shape=_outer_shape),
 ]

@@ -1,52 +1,117 @@
-"""Reductions and normalizations along axes: sum, mean, softmax, log_softmax."""
+"""Reductions and normalizations along axes: sum, mean, max/min of one argument, logsumexp,
+argmax/argmin, softmax, log_softmax. `axis` is None (every axis), an axis or a list of them."""
 from __future__ import annotations
 
 import numpy as np
 
-from .op import Op
-
-
-def _softmax(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-def _log_softmax(x, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+from .op import Op, axes_of, reduced_shape
 
 
 def _expand_reduced(g, shape, axis):
     """Give a reduced gradient back its reduced axes so it broadcasts against the input."""
-    if axis is None:
-        return np.broadcast_to(g, shape)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return np.broadcast_to(np.expand_dims(g, tuple(a % len(shape) for a in axes)), shape)
+    return np.broadcast_to(np.expand_dims(g, axes_of(axis, len(shape))), shape)
 
 
 def _reduced_count(shape, axis) -> int:
-    if axis is None:
-        return int(np.prod(shape, dtype=np.int64)) if shape else 1
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return int(np.prod([shape[a] for a in axes]))
+    return int(np.prod([shape[a] for a in axes_of(axis, len(shape))]))
 
 
-def _softmax_vjp(g, out, x, axis=-1):
-    return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+def _nonempty(shape, axis, name) -> tuple:
+    if any(shape[a] == 0 for a in axes_of(axis, len(shape))):
+        raise ValueError(f"{name} over an empty axis has no value")
+    return reduced_shape(shape, axis)
 
 
-def _log_softmax_vjp(g, out, x, axis=-1):
-    return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+def _one_axis(shape, axis, name) -> tuple:
+    if axis is not None and not isinstance(axis, int):
+        raise ValueError(f"{name} takes one axis (or none: the index in the flattened tensor)")
+    return _nonempty(shape, axis, name)
+
+
+def _picked(x, axis, pick):
+    """The reduced slices side by side on the last axis, and the index `pick` (np.argmax or
+    np.argmin) chooses in each: the first one on a tie."""
+    x = np.asarray(x)
+    axes = axes_of(axis, x.ndim)
+    kept = [k for k in range(x.ndim) if k not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (_reduced_count(x.shape, axes),))
+    return flat, pick(flat, axis=-1), moved.shape, kept + list(axes)
+
+
+def _pick_mask(x, axis, pick):
+    """True at the element each reduced slice picks."""
+    flat, idx, moved_shape, order = _picked(x, axis, pick)
+    mask = np.zeros(flat.shape, dtype=bool)
+    np.put_along_axis(mask, idx[..., None], True, axis=-1)
+    return np.transpose(mask.reshape(moved_shape), np.argsort(order))
+
+
+def _ties(x, axis, extreme):
+    """Output elements whose slice holds its max (or min) more than once."""
+    return np.sum(x == extreme(x, axis=axis, keepdims=True), axis=axis) > 1
+
+
+def _logsumexp(x, axis):
+    axes = axes_of(axis, np.ndim(x))
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)      # all -inf (or inf) slices: nothing to shift by
+    s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return s.reshape(reduced_shape(np.shape(x), axis))[()]   # [()]: a scalar, not a 0-d array
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _normalized_shape(shape, axis, **_):
+    _nonempty(shape, axis, "softmax")
+    return shape
+
+
+def _extreme(name, extreme, pick, word):
+    """max(x) / min(x) of one argument: the largest (smallest) element along `axis`."""
+    return Op(f"reduce_{name}", 1, lambda x, axis: extreme(x, axis=axis),
+              lambda g, out, x, axis: (_expand_reduced(g, np.shape(x), axis) * _pick_mask(x, axis, pick),),
+              f"{name}({{0}})", (f"1 at the first {word} of each slice, else 0",),
+              shape=lambda s, axis: _nonempty(s, axis, name),
+              kink=lambda x, axis: _ties(x, axis, extreme), choice=lambda x, axis: _picked(x, axis, pick)[1],
+              kink_rule=f"a tie sends the gradient to the first {word}", attrs={"axis": None})
+
+
+def _index(name, pick, extreme):
+    """argmax / argmin: an index, constant almost everywhere, so no gradient flows through it."""
+    return Op(name, 1, lambda x, axis: pick(x, axis=axis) * 1.0, lambda g, out, x, axis: (np.zeros(np.shape(x)),),
+              f"{name}({{0}})", ("0 (an index has no gradient)",), shape=lambda s, axis: _one_axis(s, axis, name),
+              kink=lambda x, axis: _ties(x, axis, extreme), choice=lambda x, axis: pick(x, axis=axis),
+              kink_rule="a tie gives the first index", attrs={"axis": None}, constant=True)
 
 
 OPS = [
-    Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis),
-       lambda g, out, x, axis=None: (_expand_reduced(g, np.shape(x), axis) * 1.0,),
-       "sum({0})", ("1",), attrs=("axis",)),
-    Op("mean", 1, lambda x, axis=None: np.mean(x, axis=axis),
-       lambda g, out, x, axis=None: (_expand_reduced(g, np.shape(x), axis) / _reduced_count(np.shape(x), axis),),
-       "mean({0})", ("1/n",), attrs=("axis",)),
-    Op("softmax", 1, _softmax, _softmax_vjp, "softmax({0})", ("out*(dout - sum(dout*out))",), attrs=("axis",)),
-    Op("log_softmax", 1, _log_softmax, _log_softmax_vjp, "log_softmax({0})",
-       ("dout - softmax({0})*sum(dout)",), attrs=("axis",)),
+    Op("sum", 1, lambda x, axis: np.sum(x, axis=axis),
+       lambda g, out, x, axis: (_expand_reduced(g, np.shape(x), axis) * 1.0,),
+       "sum({0})", ("1",), shape=reduced_shape, attrs={"axis": None}),
+    Op("mean", 1, lambda x, axis: np.mean(x, axis=axis),
+       lambda g, out, x, axis: (_expand_reduced(g, np.shape(x), axis) / _reduced_count(np.shape(x), axis),),
+       "mean({0})", ("1/n",), shape=reduced_shape, attrs={"axis": None}),
+    _extreme("max", np.max, np.argmax, "max"),
+    _extreme("min", np.min, np.argmin, "min"),
+    Op("logsumexp", 1, _logsumexp,
+       lambda g, out, x, axis: (_expand_reduced(g, np.shape(x), axis)
+                                * np.exp(x - _expand_reduced(out, np.shape(x), axis)),),
+       "logsumexp({0})", ("softmax({0}) (exp({0} - out))",), shape=lambda s, axis: _nonempty(s, axis, "logsumexp"),
+       attrs={"axis": None}),
+    _index("argmax", np.argmax, np.max),
+    _index("argmin", np.argmin, np.min),
+    Op("softmax", 1, _softmax, lambda g, out, x, axis: (out * (g - np.sum(g * out, axis=axis, keepdims=True)),),
+       "softmax({0})", ("out*(dout - sum(dout*out))",), shape=_normalized_shape, attrs={"axis": -1}),
+    Op("log_softmax", 1, _log_softmax,
+       lambda g, out, x, axis: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+       "log_softmax({0})", ("dout - softmax({0})*sum(dout)",), shape=_normalized_shape, attrs={"axis": -1}),
 ]

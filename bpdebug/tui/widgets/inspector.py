@@ -161,10 +161,12 @@ def _forward(session, i: int) -> list:
 
 def _kink(session, i: int) -> str:
     """The op's convention, when an input sits where its derivative is not defined."""
-    node = session.graph.nodes[i]
+    graph = session.graph
+    node = graph.nodes[i]
     if node.kind != "op" or session.values[i] is None:
         return ""
-    at_kink, rule = kinks.exact(node, [session.values[j] for j in node.inputs])
+    moving = [k for k, j in enumerate(node.inputs) if graph.nodes[j].needs_grad]
+    at_kink, rule = kinks.exact(node, [session.values[j] for j in node.inputs], moving)
     return f"at a kink: {rule}" if at_kink is not None else ""
 
 
@@ -201,6 +203,8 @@ def _backward(session, i: int) -> list:
         out.append(grid)
     if node.is_leaf and not seed:
         out.append(Text(f"  dL/d{node.name} is final: every consumer has sent its share", style="dim"))
+    if node.kind == "op" and node.op.stops_gradient:
+        out.append(Text("  the gradient stops here: stop_gradient sends 0 to its input", style="yellow"))
     return out
 
 
