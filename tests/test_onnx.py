@@ -41,7 +41,7 @@ def reference(m, feeds: dict) -> dict:
     return ReferenceEvaluator(m).run(None, feeds, intermediate=True)
 
 
-def agrees_with_reference(m, feeds: dict, rtol=1e-9, **options):
+def agrees_with_reference(m, feeds: dict, rtol=1e-9, atol=1e-12, **options):
     """Import and run m; every node named after an ONNX tensor holds the reference's value."""
     s = load(m, **options, inputs=feeds)
     s.run()
@@ -49,7 +49,7 @@ def agrees_with_reference(m, feeds: dict, rtol=1e-9, **options):
     compared = 0
     for node in s.graph.nodes:
         if node.onnx_name in ref and node.kind == "op":
-            np.testing.assert_allclose(s.values[node.index], ref[node.onnx_name], rtol=rtol, atol=1e-12,
+            np.testing.assert_allclose(s.values[node.index], ref[node.onnx_name], rtol=rtol, atol=atol,
                                        err_msg=node.name)
             compared += 1
     assert compared
@@ -182,6 +182,86 @@ def test_constant_chains_are_folded_by_the_reference_implementation():
     assert [n.op_name for n in s.graph.nodes] == ["data", "sum", "const", "mul", "sum"]
 
 
+SHAPE_OPS = [  # (opset, node, input shape, initializers)
+    (14, helper.make_node("Reshape", ["x", "s"], ["y"]), [2, 3, 4], {"s": np.array([0, -1], np.int64)}),
+    (13, helper.make_node("Flatten", ["x"], ["y"]), [2, 3, 4], {}),
+    (13, helper.make_node("Flatten", ["x"], ["y"], axis=2), [2, 3, 4], {}),
+    (11, helper.make_node("Squeeze", ["x"], ["y"], axes=[1]), [2, 1, 4], {}),
+    (13, helper.make_node("Squeeze", ["x", "a"], ["y"]), [2, 1, 4], {"a": np.array([-2], np.int64)}),
+    (13, helper.make_node("Squeeze", ["x"], ["y"]), [1, 3, 1], {}),
+    (11, helper.make_node("Unsqueeze", ["x"], ["y"], axes=[0, 3]), [2, 3], {}),
+    (13, helper.make_node("Unsqueeze", ["x", "a"], ["y"]), [2, 3], {"a": np.array([1, -1], np.int64)}),
+    (13, helper.make_node("Concat", ["x", "x", "c"], ["y"], axis=1), [2, 3], {"c": np.ones((2, 1))}),
+    (13, helper.make_node("Transpose", ["x"], ["y"], perm=[1, 2, 0]), [2, 3, 4], {}),
+    (13, helper.make_node("Transpose", ["x"], ["y"]), [2, 3, 4], {}),
+    (13, helper.make_node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=0), [2, 3, 4], {}),
+    (18, helper.make_node("ReduceMax", ["x", "a"], ["y"]), [2, 3, 4], {"a": np.array([0, 2], np.int64)}),
+    (13, helper.make_node("ReduceSum", ["x", "a"], ["y"]), [2, 3, 4], {"a": np.array([1], np.int64)}),
+    (13, helper.make_node("ReduceMean", ["x"], ["y"]), [2, 3, 4], {}),
+    (16, helper.make_node("LeakyRelu", ["x"], ["y"], alpha=0.2), [2, 3], {}),
+    (13, helper.make_node("GlobalAveragePool", ["x"], ["y"]), [2, 3, 4, 5], {}),
+]
+
+
+@pytest.mark.parametrize("opset, node, shape, inits", SHAPE_OPS,
+                         ids=[f"{n.op_type}-{k}" for k, (_, n, _, _) in enumerate(SHAPE_OPS)])
+def test_shape_ops_reductions_and_activations(opset, node, shape, inits):
+    s = agrees_with_reference(model([node], {"x": shape}, {"y": None}, inits, opset), {"x": rng.standard_normal(shape)})
+    assert check_session(s).ok
+
+
+@pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])
+def test_softmax_before_opset_13_takes_the_axes_from_axis_on_as_one(op):
+    # onnx's reference evaluator computes it along the one axis in every opset; the operator's
+    # definition for opsets 1 to 12 (which overrides the reference) flattens, as done here
+    x = rng.standard_normal((2, 3, 4))
+    s = load(model([helper.make_node(op, ["x"], ["y"], axis=1)], {"x": [2, 3, 4]}, {"y": None}, opset=11),
+             inputs={"x": x})
+    s.run()
+    rows = x.reshape(2, 12)
+    log_p = rows - rows.max(axis=1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    expected = (log_p if op == "LogSoftmax" else np.exp(log_p)).reshape(2, 3, 4)
+    np.testing.assert_allclose(s.value("y"), expected, rtol=1e-12)
+    assert check_session(s).ok
+
+
+IMAGE = rng.standard_normal((2, 3, 7, 6))
+IMAGE_OPS = [  # (node, initializers)
+    (helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[3, 3], pads=[1, 2, 1, 2], strides=[2, 1]),
+     {"w": rng.standard_normal((4, 3, 3, 3)), "b": np.array([0.1, 0.2, -0.3, 0.0])}),
+    (helper.make_node("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER"), {"w": rng.standard_normal((2, 3, 3, 3))}),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2]), {}),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 2]), {}),
+    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 3], strides=[1, 3]), {}),
+    (helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"]),
+     {"scale": np.array([1.0, 2, 3]), "bias": np.array([0.0, 1, -1]), "mean": np.array([0.5, 0, -0.5]),
+      "var": np.array([1.0, 4, 0.25])}),
+]
+
+
+@pytest.mark.parametrize("node, inits", IMAGE_OPS, ids=[n.op_type for n, _ in IMAGE_OPS])
+def test_convolution_pooling_and_batch_norm_of_images(node, inits):
+    s = agrees_with_reference(model([node], {"x": list(IMAGE.shape)}, {"y": None}, inits), {"x": IMAGE})
+    assert check_session(s).ok
+
+
+@pytest.mark.parametrize("node, words", [
+    (helper.make_node("Conv", ["x", "w"], ["y"], group=3), "Conv with group=3 is not supported"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 0, 0]), "not the same on both sides"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], dilations=[2, 2]), "dilations [2, 2]"),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+     "ceil_mode=1 takes windows past the edge"),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 1, 1]), "MaxPool with padding"),
+    (helper.make_node("Squeeze", ["x"], ["y"], axes=[1]), "Squeeze of an axis of size other than 1"),
+])
+def test_image_options_bpdebug_does_not_have_are_named(node, words):
+    m = model([node], {"x": list(IMAGE.shape)}, {"y": None}, {"w": rng.standard_normal((3, 3, 3, 3))}, opset=11)
+    with pytest.raises(BpError) as err:
+        load(m, inputs={"x": IMAGE})
+    assert f"ONNX node 'y' ({node.op_type}): " in str(err.value) and words in str(err.value)
+
+
 def test_float32_models_agree_within_float32_rounding():
     m = mlp(dtype=TensorProto.FLOAT)
     agrees_with_reference(m, {"input.1": X.astype(np.float32)}, rtol=1e-5)
@@ -298,7 +378,7 @@ def test_unsupported_ops_are_named_in_one_error_with_the_supported_list(tmp_path
     err = capsys.readouterr().err
     assert "the model uses ONNX ops bpdebug cannot import: Erf (nodes 'erf1', 'erf2'); HardSwish (node 'hs'); " \
            "com.example.FusedThing (node 'f')" in err
-    assert "hint: supported: Abs, Add, BatchNormalization" in err and "Traceback" not in err
+    assert "hint: supported: Abs, Add, AveragePool, BatchNormalization" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("opset, words", [(KNOWN_OPSET + 5, f"the model uses ONNX opset {KNOWN_OPSET + 5}; bpdebug's "
@@ -312,7 +392,7 @@ def test_an_opset_the_importer_does_not_know(opset, words):
 
 @pytest.mark.parametrize("node, words", [
     (helper.make_node("Gemm", ["x", "w"], ["y"], transA=1, foo=2), "attribute 'foo' is not supported"),
-    (helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1]), "Transpose with perm=[0, 1]"),
+    (helper.make_node("Softmax", ["x", "w"], ["y"]), "it has 2 inputs; bpdebug's mapping takes 1"),
     (helper.make_node("MatMul", ["x", "v"], ["y"]), "shapes do not fit"),
 ])
 def test_a_node_that_cannot_be_imported_is_named(node, words):
@@ -460,11 +540,11 @@ def test_the_example_models_are_what_their_script_writes(tmp_path):
         np.testing.assert_array_equal(np.load(tmp_path / f"{name}_labels.npy"), np.load(MODELS / f"{name}_labels.npy"))
 
 
-@pytest.mark.parametrize("name", ["mlp"])
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
 def test_an_example_model_agrees_with_the_reference_and_trains(name, tmp_path, capsys):
     m = onnx.load(MODELS / f"{name}.onnx")
     feeds = dict(np.load(MODELS / f"{name}_inputs.npz"))
-    agrees_with_reference(m, feeds, rtol=1e-5)
+    agrees_with_reference(m, feeds, rtol=1e-5, atol=1e-6)   # float32 models
     args = [str(MODELS / f"{name}.onnx"), "--inputs", str(MODELS / f"{name}_inputs.npz"),
             "--loss", f"softmax_cross_entropy:{MODELS / f'{name}_labels.npy'}"]
     assert cli_main(["check", *args]) == 0

@@ -142,12 +142,12 @@ class Importer:
                 self.env[name] = value
             return
         mapping = ONNX_OPS[node.op_type]
-        _check_attributes(self, mapping, attrs)
+        while ins and ins[-1] is None:   # optional inputs left out at the end
+            ins.pop()
+        _check_arguments(self, mapping, ins, attrs)
         out = node.output[0]
         first = len(self.b.nodes)
         self.b.target, self.b.counter = self.names(out), 0
-        while ins and ins[-1] is None:
-            ins.pop()
         try:
             result = mapping(self, *ins, **attrs)
         except BpError as err:
@@ -296,16 +296,22 @@ def _is_float(data_type: int) -> bool:
 
 
 @functools.cache
-def _attributes(mapping) -> frozenset | None:
-    """The attributes a mapping takes (None: any)."""
-    params = inspect.signature(mapping).parameters.values()
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return None
-    return frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY)
+def _takes(mapping) -> tuple:
+    """(fewest inputs, most inputs, the attributes or None for any) of a mapping."""
+    params = list(inspect.signature(mapping).parameters.values())[1:]      # after the emitter
+    inputs = [p for p in params if p.kind == p.POSITIONAL_OR_KEYWORD]
+    most = float("inf") if any(p.kind == p.VAR_POSITIONAL for p in params) else len(inputs)
+    fewest = sum(p.default is p.empty for p in inputs)
+    attrs = None if any(p.kind == p.VAR_KEYWORD for p in params) else \
+        frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY)
+    return fewest, most, attrs
 
 
-def _check_attributes(importer, mapping, attrs: dict) -> None:
-    known = _attributes(mapping)
+def _check_arguments(importer, mapping, ins: list, attrs: dict) -> None:
+    fewest, most, known = _takes(mapping)
+    if not fewest <= len(ins) <= most:
+        takes = f"{fewest}" if fewest == most else f"{fewest} to {most}" if most < float("inf") else f"{fewest} or more"
+        raise importer.error(f"it has {len(ins)} inputs; bpdebug's mapping takes {takes}")
     for name in attrs if known is not None else ():
         if name not in known:
             raise importer.error(f"attribute '{name}' is not supported",
