@@ -378,3 +378,27 @@ def test_a_trace_replays_only_with_the_ops_named_again(tmp_path, capsys):
         in capsys.readouterr().err
     assert cli_main(["replay", str(trace), "--json", "--ops", str(EXAMPLES / "layers_fixed.py")]) == 0
     assert capsys.readouterr().out == live
+
+
+def test_check_names_a_wrong_sign_and_a_sum_over_the_wrong_axis():
+    @op
+    def add_bias(x, b):
+        return x + b
+
+    @add_bias.vjp
+    def add_bias_vjp(dout, out, x, b):
+        return dout, dout.sum(axis=1)        # b is broadcast along axis 0: square, so the shape fits
+
+    @op
+    def flip(x):
+        return -2 * x
+
+    @flip.vjp
+    def flip_vjp(dout, out, x):
+        return 2 * dout
+
+    report = check_session(bpdebug.load("x = randn(3, 3, seed=0)\nparam b = [1, 2, 3]\nL = sum(flip(add_bias(x, b)) ^ 2)",
+                                        ops=[add_bias, flip]))
+    hints = {c.name: c.hint for c in report.nodes if c.ok is False}
+    assert hints == {"L.1": "add_bias_vjp wrt b: summed over axis 1, not 0", "L.2": "flip_vjp wrt x: wrong sign"}
+    assert "dout.sum(axis=0)" in report.first_bad.detail
