@@ -220,14 +220,23 @@ class Session:
                 start = self.t
                 if recorder is not None:
                     chunk = recorder.chunk          # the recorder sizes chunks by their time
-                if self.t < self.n:
-                    stop = min(self.n, self.t + steps, self.t + chunk)
-                    self.kernel.forward(self.values, self.t, stop)
-                else:
-                    hi = self.total - self.t                  # next backward node is hi - 1
-                    lo = max(0, hi - min(steps, chunk))
-                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
-                    stop = self.total - lo
+                try:
+                    if self.t < self.n:
+                        stop = min(self.n, self.t + steps, self.t + chunk)
+                        self.kernel.forward(self.values, self.t, stop)
+                    else:
+                        hi = self.total - self.t                  # next backward node is hi - 1
+                        lo = max(0, hi - min(steps, chunk))
+                        self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
+                        stop = self.total - lo
+                except Exception:
+                    # An op written in Python failed: stand just before its step, so that the
+                    # steps before it can be looked at and taken back.
+                    failed = self.kernel.failed
+                    self.t = failed if start < self.n else self.total - 1 - failed
+                    if recorder is not None and self.t > start:
+                        recorder.took(self, start, self.t)
+                    raise
                 steps -= stop - self.t
                 self.t = stop
                 if recorder is not None:

@@ -51,6 +51,8 @@ def state_dict(session, stop=None) -> dict:
             "value": json_value(values[node.index]),
             "grad": json_value(g),
         })
+        if node.onnx_name is not None:
+            nodes[-1]["onnx_name"] = node.onnx_name
     where = None
     if stop is not None and stop.reason == "breakpoint":
         where = {"step": stop.step, "pass": session.pass_at(stop.step - 1),

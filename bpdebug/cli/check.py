@@ -56,7 +56,7 @@ def main(args) -> int:
     session = load_session(args)
     check_save(args, session)
     report = check_session(session, Tolerances(args.eps, args.rtol, args.atol))
-    save(args, session_params(session))
+    save(args, session_params(session), session.graph)
     if args.json:
         print(json.dumps(report.as_dict()))
     else:

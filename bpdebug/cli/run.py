@@ -41,7 +41,7 @@ def main(args) -> int:
             return BAD_INPUT
     with recording(session, args.trace, given_values(args)):
         stop = session.run()
-    save(args, session_params(session))
+    save(args, session_params(session), session.graph)
     if args.json:
         print(json.dumps(state_dict(session, stop)))
         return OK

@@ -9,7 +9,7 @@ HELP = "step through the forward and backward pass in a terminal UI (the default
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to replay")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to replay", batch=False)
     p.add_argument("--trace", metavar="OUT", help="record every step taken to the trace file OUT")
     p.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. textual-light, solarized-light, "
                    "nord (default textual-dark; Ctrl+P, 'Change theme' switches while it runs)")
@@ -34,7 +34,7 @@ def main(args) -> int:
         app.theme = theme
     with recording(session, args.trace, given_values(args)):
         app.run()
-    save(args, trainer.param_values() if trainer is not None else session_params(session))
+    save(args, trainer.param_values() if trainer is not None else session_params(session), session.graph)
     return app.return_code or OK   # 1 when the app stopped on an error
 
 

@@ -30,8 +30,10 @@ class _Def:
 
 
 class _Builder:
-    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
+    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None,
+                 ops: dict | None = None):
         self.program = program
+        self.user_ops = ops or {}          # {name: Op}: ops written in Python (--ops), over built-ins
         self.base_dir = base_dir
         self.values = dict(values or {})   # leaf values given from outside (`--set x=3`)
         self.nodes: list[Node] = []
@@ -91,6 +93,10 @@ class _Builder:
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
         statements = self.program.statements
+        for name in self.user_ops:
+            if name in INITIALIZERS or name in COSTS:
+                raise self.error(f"the op written in Python '{name}' has the name of a built-in "
+                                 f"{'initializer' if name in INITIALIZERS else 'cost'}; give it another name", None)
         for st in statements:
             if isinstance(st, ast.Def):
                 self.define(st)
@@ -141,6 +147,9 @@ class _Builder:
     def define(self, st: ast.Def) -> None:
         if st.name in self.defs:
             raise self.error(f"op '{st.name}' is already defined", st.span)
+        if st.name in self.user_ops:
+            raise self.error(f"'{st.name}' is an op written in Python (--ops); give this one another name",
+                             st.span)
         # A def may shadow a built-in op (`def square(x) = ...` with its own grad line): calls
         # look at the program's defs first. Initializers and costs are not ops.
         if st.name in INITIALIZERS or st.name in COSTS:
@@ -227,7 +236,7 @@ class _Builder:
         if later is not None:
             raise self.error(f"'{e.name}' is used before it is defined (at line {later.span.line})",
                              e.span, "define it above this line")
-        if e.name in FUNCTIONS or e.name in self.defs:
+        if e.name in FUNCTIONS or e.name in self.defs or e.name in self.user_ops:
             raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
         raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
 
@@ -260,10 +269,10 @@ class _Builder:
             if len(e.args) != 2:
                 raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
             return
-        op = function(name, len(e.args))
+        op = self.user_ops.get(name) or function(name, len(e.args))
         if op is None:
             raise self.error(f"unknown function '{name}'", e.func_span,
-                             did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
+                             did_you_mean(name, [*FUNCTIONS, *self.defs, *INITIALIZERS, *self.user_ops]))
         overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
                      "elementwise") if name in REDUCING else ""
         if op.arity == LIST:
@@ -298,7 +307,7 @@ class _Builder:
             return self.call_def(e, args, name)
         if e.func in COSTS:
             return cost(self, e, args, name)
-        op = function(e.func, len(e.args))
+        op = self.user_ops.get(e.func) or function(e.func, len(e.args))
         return self.add(name, op, args, attrs=self.attr_values(e, op), span=e.span)
 
     def attr_values(self, e: ast.Call, op: Op) -> dict:
@@ -346,7 +355,7 @@ class _Builder:
 
     def fragment(self, expr, leaves: dict, op_name: str) -> Graph:
         """A stand-alone graph for a `def` body or grad line, its parameters as leaves."""
-        sub = _Builder(self.program, self.base_dir)
+        sub = _Builder(self.program, self.base_dir, ops=self.user_ops)
         sub.defs = self.defs
         sub.expanding = self.expanding
         sub.target = op_name
@@ -404,5 +413,12 @@ def _shape_hint(op: Op, detail: str) -> str | None:
     return detail or None
 
 
-def build(program: ast.Program, base_dir=None, values: dict | None = None) -> Graph:
-    return _Builder(program, base_dir, values).build()
+def build(program: ast.Program, base_dir=None, values: dict | None = None, ops: dict | None = None) -> Graph:
+    """The graph of a program; `ops` adds functions ({name: Op}, ops written in Python)."""
+    return _Builder(program, base_dir, values, ops).build()
+
+
+def builder_for(filename: str | None) -> _Builder:
+    """A builder without a program, for graphs that come another way (an ONNX model): `add`
+    makes nodes of the op table with their shapes checked, `fresh` names them `target.N`."""
+    return _Builder(ast.Program((), "", filename))

@@ -393,6 +393,8 @@ def _rebuilt(session: Session, data: dict) -> Session:
 
     graph = session.graph
     leaves = {n.name: n.value for n in graph.nodes if n.kind in ("leaf", "param")}
+    if graph.origin is not None:   # the way it was loaded: a program with its --ops, an ONNX model
+        return graph.origin.load({**leaves, **data})
     return bpdebug.load(graph.source, graph.filename, {**leaves, **data})
 
 

@@ -33,7 +33,7 @@ from .checks import NodeChecks, cheap_to_check
 from .command_palette import DebuggerCommands
 from .colours import style
 from .messages import CommandEntered, CompletionsFound, NodeSelected
-from .running import CHUNK_SECONDS, Running
+from .running import CHUNK_SECONDS, Running, stops_on_failure
 from .status import breakpoint_marks, position
 from .training import Training
 from .training_keys import TrainingKeys
@@ -303,6 +303,15 @@ class BpDebugApp(TrainingKeys, App):
             self.nodes.refresh_nodes({i for i in set(marks) | set(old) if marks.get(i) != old.get(i)})
         self.query_one(BreakpointsPanel).show()
 
+    def _failed(self, error) -> None:
+        """A move stopped by the user's code failing (see running.stops_on_failure)."""
+        run, self.running = self.running, None
+        if run is not None and run.timer is not None:
+            run.timer.stop()
+        self.query_one(Banner).update_state()
+        self.log_panel.write(Text(str(error), style="bold red"))
+        self._moved(self.session.t, "stopped: an op written in Python failed", everything=True)
+
     # ---- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         if action in self.TRAINING_ACTIONS and self.training is None:
@@ -319,6 +328,7 @@ class BpDebugApp(TrainingKeys, App):
             return True
         return False
 
+    @stops_on_failure
     def action_step(self, count: int = 1) -> None:
         if self.running or self._at_end():
             return
@@ -328,6 +338,7 @@ class BpDebugApp(TrainingKeys, App):
         before = self.session.t
         self._after_stop(before, self.session.run(limit=count))
 
+    @stops_on_failure
     def action_next(self) -> None:
         if self.running or self._at_end():
             return
@@ -350,6 +361,7 @@ class BpDebugApp(TrainingKeys, App):
         self.session.back(count)
         self._moved(before, "stepped back")
 
+    @stops_on_failure
     def action_continue(self) -> None:
         if self.running:
             self._interrupt()
@@ -365,6 +377,7 @@ class BpDebugApp(TrainingKeys, App):
         self.query_one(Banner).update_state(running="running")
         self._run_slice()
 
+    @stops_on_failure
     def _run_slice(self) -> None:
         run = self.running
         if run is None:

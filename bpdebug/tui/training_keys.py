@@ -14,7 +14,7 @@ from ..commands import count_arg
 from ..engine import DONE
 from ..lang import BpError
 from ..train import UPDATE
-from .running import CHUNK_SECONDS, Running
+from .running import CHUNK_SECONDS, Running, stops_on_failure
 from .widgets.banner import Banner
 from .widgets.loss_curve import LossCurve
 
@@ -55,6 +55,7 @@ class TrainingKeys:
         self.log_panel.write(f"training step {self.training.step_number} begins")
         return False
 
+    @stops_on_failure
     def action_train(self, steps: int = 1) -> None:
         if self.running or self.training is None:
             return
@@ -67,6 +68,7 @@ class TrainingKeys:
         steps = self.training.trainer.steps
         self.type_command(f"train {steps}" if steps else "train ")
 
+    @stops_on_failure
     def _train_slice(self) -> None:
         run = self.running
         if run is None:

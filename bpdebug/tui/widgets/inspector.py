@@ -99,6 +99,8 @@ def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list
     where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
+    if node.onnx_name is not None and node.onnx_name != node.name:
+        parts.append(Text(f"ONNX name: {node.onnx_name}", style="dim"))
     parts.extend(notes)
     parts.extend(_forward(session, i))
     parts.extend(_backward(session, i))
