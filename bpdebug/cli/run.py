@@ -50,7 +50,7 @@ def main(args) -> int:
 
     from ..render import node_table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # a line of text is one line, however long
     g = session.graph
     out = g.nodes[g.output]
     if stop.reason == "breakpoint":

@@ -38,7 +38,7 @@ def main(args) -> int:
     console = None
     if not args.json:
         from rich.console import Console
-        console = Console(highlight=False)
+        console = Console(highlight=False, soft_wrap=True)  # a line of text is one line, however long
     _train(trainer, settings.steps, console)
     if not trainer.diverged:
         trainer.evaluate()          # the held-out rows with the final params
