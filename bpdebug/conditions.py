@@ -51,10 +51,12 @@ def truth(x) -> bool:
 
 
 class Expression:
-    """A parsed condition; `evaluate(context)` with context.lookup(var, node_name=None)."""
+    """A parsed condition; `evaluate(context)` with context.lookup(var, node_name=None).
+    `what` names it in error messages: a condition, a watch, an expression to print."""
 
-    def __init__(self, text: str, node_names):
+    def __init__(self, text: str, node_names, what: str = "condition"):
         self.text = text.strip()
+        self.what = what
         try:
             self.tree = parse_condition(self.text)
         except BpError as err:
@@ -68,7 +70,7 @@ class Expression:
             e = stack.pop()
             if isinstance(e, ast.Name):
                 if e.name not in CURRENT and e.name not in node_names:
-                    raise BpError(f"unknown name '{e.name}' in condition", e.span, self.text, "<condition>",
+                    raise BpError(f"unknown name '{e.name}' in {self.what}", e.span, self.text, "<condition>",
                                   name_hint(e.name, list(CURRENT) + list(node_names)))
             elif isinstance(e, ast.Call):
                 if e.func in ("value", "grad"):
@@ -77,7 +79,7 @@ class Expression:
                                       did_you_mean(getattr(e.args[0], "name", ""), node_names) if e.args else None)
                     continue
                 if e.func not in FUNCTIONS:
-                    raise BpError(f"unknown function '{e.func}' in condition", e.func_span, self.text,
+                    raise BpError(f"unknown function '{e.func}' in {self.what}", e.func_span, self.text,
                                   "<condition>", did_you_mean(e.func, FUNCTIONS))
                 arity = (1, 2) if e.func in ("max", "min") else (1,)
                 if len(e.args) not in arity or e.kwargs:
@@ -95,7 +97,7 @@ class Expression:
             elif isinstance(e, ast.Binary):
                 stack.extend((e.left, e.right))
             elif isinstance(e, (ast.Str, ast.Tensor)):
-                raise BpError("conditions take numbers, names and functions", e.span, self.text, "<condition>")
+                raise BpError(f"{'an' if self.what[0] in 'aeiou' else 'a'} {self.what} takes numbers, names and functions", e.span, self.text, "<condition>")
 
     def evaluate(self, lookup: Callable):
         """lookup(var, node_name) -> value, for var in value/grad/upstream/step."""

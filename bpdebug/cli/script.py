@@ -13,7 +13,8 @@ HELP = "run debugger commands headless and print a transcript (each command, the
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to run the commands over")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to run the commands over",
+                          batch=False)   # its --batch, rows per step, is an ONNX model's batch too
     p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
     p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
                    help="a command; repeatable, run after those of --commands")
@@ -70,5 +71,7 @@ def main(args) -> int:
             if result.error:
                 print(f"{where}: error: {result.text}", file=sys.stderr)
                 return BAD_INPUT
-    save(args, trainer.param_values() if trainer is not None else session_params(session))
+            if result.quit:                # the commands after it are not run
+                break
+    save(args, trainer.param_values() if trainer is not None else session_params(session), session.graph)
     return OK

@@ -37,8 +37,10 @@ class _Def:
 
 
 class _Builder(NameRules, CallRules):
-    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
+    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None,
+                 ops: dict | None = None):
         self.program = program
+        self.user_ops = ops or {}          # {name: Op}: ops written in Python (--ops), over built-ins
         self.base_dir = base_dir
         self.values = dict(values or {})   # leaf values given from outside (`--set x=3`)
         self.nodes: list[Node] = []
@@ -94,6 +96,10 @@ class _Builder(NameRules, CallRules):
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
         statements = self.program.statements
+        for name in self.user_ops:
+            if name in INITIALIZERS or name in COSTS:
+                raise self.error(f"the op written in Python '{name}' has the name of a built-in "
+                                 f"{'initializer' if name in INITIALIZERS else 'cost'}; give it another name", None)
         for st in statements:
             if isinstance(st, ast.Def):
                 self.define(st)
@@ -154,6 +160,9 @@ class _Builder(NameRules, CallRules):
         # A def may shadow a built-in function (`def sigmoid(z) = ...`): the program's own wins.
         if st.name in self.defs:
             raise self.error(f"op '{st.name}' is already defined", st.span)
+        if st.name in self.user_ops:
+            raise self.error(f"'{st.name}' is an op written in Python (--ops); give this one another name",
+                             st.span)
         if st.name in INITIALIZERS:
             raise self.error(f"'{st.name}' makes a leaf (an initializer); give the op another name", st.span)
         if len(set(st.params)) != len(st.params):
@@ -263,7 +272,7 @@ class _Builder(NameRules, CallRules):
             return self.call_def(e, args, name)
         if e.func in COSTS:
             return cost(self, e, args, name)
-        op = function(e.func, len(e.args))
+        op = self.user_ops.get(e.func) or function(e.func, len(e.args))
         return self.add(name, op, args, attrs=self.attr_values(e, op), span=e.span)
 
     def index_key(self, e: ast.Index, x: int) -> Key:
@@ -316,7 +325,7 @@ class _Builder(NameRules, CallRules):
 
     def fragment(self, expr, leaves: dict, op_name: str) -> Graph:
         """A stand-alone graph for a `def` body or grad line, its parameters as leaves."""
-        sub = _Builder(self.program, self.base_dir)
+        sub = _Builder(self.program, self.base_dir, ops=self.user_ops)
         sub.defs = self.defs
         sub.expanding = self.expanding
         sub.target = op_name
@@ -368,5 +377,12 @@ def _shape_hint(op: Op, detail: str) -> str | None:
     return detail or None
 
 
-def build(program: ast.Program, base_dir=None, values: dict | None = None) -> Graph:
-    return _Builder(program, base_dir, values).build()
+def build(program: ast.Program, base_dir=None, values: dict | None = None, ops: dict | None = None) -> Graph:
+    """The graph of a program; `ops` adds functions ({name: Op}, ops written in Python)."""
+    return _Builder(program, base_dir, values, ops).build()
+
+
+def builder_for(filename: str | None) -> _Builder:
+    """A builder without a program, for graphs that come another way (an ONNX model): `add`
+    makes nodes of the op table with their shapes checked, `fresh` names them `target.N`."""
+    return _Builder(ast.Program((), "", filename))

@@ -1,7 +1,8 @@
 """What a call of a built-in means and whether it is well formed: which arguments are inputs
 (reshape's shape is not; concat's list holds them), how many a function takes, its keyword
-arguments, and their values (read in arguments.py). A mixin of the builder: it reads the
-builder's `defs` and makes its errors with `error`.
+arguments, and their values (read in arguments.py). The program's defs come first, then ops
+written in Python (--ops), then the op table. A mixin of the builder: it reads the builder's
+`defs` and `user_ops` and makes its errors with `error`.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class CallRules:
         not reshape's shape, and the parts of concat([a, b])."""
         if not isinstance(e, ast.Call) or e.func in self.defs:
             return sub_expressions(e)
-        op = function(e.func, len(e.args))
+        op = self.user_ops.get(e.func) or function(e.func, len(e.args))
         if op is None:
             return e.args
         if op.arity == LIST:
@@ -44,12 +45,12 @@ class CallRules:
             if len(e.args) != 2:
                 raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
             return
-        op = function(name, len(e.args))
+        op = self.user_ops.get(name) or function(name, len(e.args))
         if op is None:
             raise self.error(f"unknown function '{name}'", e.func_span,
-                             did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
+                             did_you_mean(name, [*FUNCTIONS, *self.defs, *INITIALIZERS, *self.user_ops]))
         overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
-                     "elementwise") if name in REDUCING else ""
+                     "elementwise") if name in REDUCING and name not in self.user_ops else ""
         how = (f"x.{name}(...) is {name}(x, ...); " if e.method else "") + usage(name, op)
         if op.arity == LIST:
             if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:

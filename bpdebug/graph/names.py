@@ -5,7 +5,7 @@ assignments to `c`, the k-th makes node `c#k` and the last node `c`; `c` always 
 so far, and `c#k` the k-th (the last too). A param or data name is assigned once, since
 training updates a param in place and feeds a data leaf its batches; so are a layer's names.
 A mixin of the builder: it reads and writes the builder's `names`, `defined_at`, `versions`,
-`seen` and `kinds`.
+`seen` and `kinds` (and reads its `defs` and `user_ops`).
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class NameRules:
             return self.error(f"undefined name '{e.name}'", e.span,
                               f"'{base}' is assigned once, so it has no numbered versions" if n < 2 else
                               f"'{base}' is assigned {n} times: its versions are {base}#1 to {base}#{n}")
-        if e.name in FUNCTIONS or e.name in self.defs:
+        if e.name in FUNCTIONS or e.name in self.defs or e.name in self.user_ops:
             return self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
         return self.error(f"undefined name '{e.name}'", e.span,
                           dotted_name_hint(e.name, self.names) or did_you_mean(e.name, self.names))

@@ -42,6 +42,7 @@ class Node:
     span: Span | None = None
     call: int | None = None        # the innermost inlined `def` call this node belongs to
     needs_grad: bool = True
+    onnx_name: str | None = None   # an ONNX model's name for the tensor (bpdebug.imports)
 
     @property
     def is_leaf(self) -> bool:
@@ -77,6 +78,7 @@ class Graph:
         self.source = source
         self.filename = filename
         self.shadowing = shadowing   # def name -> the program's ast.Def that shadows a built-in
+        self.origin = None      # how to build it again with other leaf values (set by who loaded it)
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
             # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in

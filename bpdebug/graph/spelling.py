@@ -22,8 +22,8 @@ NUMPY_NAMES = {"maximum": "max", "minimum": "min", "dot": "matmul", "power": "po
 
 
 def resolve(builder, e: ast.Call) -> ast.Call:
-    """`e` as a call of a function bpdebug knows (a `def`, a built-in, a cost or an
-    initializer), or a located error."""
+    """`e` as a call of a function bpdebug knows (a `def`, an op written in Python, a
+    built-in, a cost or an initializer), or a located error."""
     func = e.func
     if func in ("not", "and", "or"):   # `not(x)`: a call, as far as the grammar can tell
         raise builder.error(f"'{func}' belongs in breakpoint conditions, not in programs", e.func_span,
@@ -36,8 +36,8 @@ def resolve(builder, e: ast.Call) -> ast.Call:
     prefix, _, name = func.rpartition(".")
     if prefix in MODULES:
         return _module_call(builder, e, prefix, name)
-    if name not in FUNCTIONS and name not in builder.defs and name not in COSTS:
-        known = list(FUNCTIONS) + list(builder.defs)
+    if not any(name in known for known in (FUNCTIONS, builder.defs, builder.user_ops, COSTS)):
+        known = [*FUNCTIONS, *builder.defs, *builder.user_ops]
         raise builder.error(f"unknown function '{name}' in {func}(...), which would be {name}({prefix}, ...)",
                             e.func_span, did_you_mean(name, known) or "see the functions in the README")
     start = e.func_span
@@ -50,7 +50,7 @@ def _meant(builder, e: ast.Call) -> ast.Call:
     """A method call `x.f(...)` as `f(x, ...)`, unless NumPy and PyTorch mean something else by
     it: then a located error that says what to write."""
     name, more = e.func, len(e.args) - 1
-    if name in builder.defs:
+    if name in builder.defs or name in builder.user_ops:
         return e
     if name in ("max", "min") and more:
         raise builder.error(f"x.{name}(a) reduces along axis a in NumPy and PyTorch, but {name}(x, a) here is "

@@ -39,6 +39,9 @@ class Op:
                                      # ("a comparison", "an index"): nothing flows through it
     stops_gradient: bool = False     # backward sends 0 by definition (stop_gradient)
     custom: object = None            # a user `def` (see bpdebug.custom)
+    # An op written in Python (bpdebug.imports.python_ops): python.bind(graph, node) gives the
+    # kernel that node's (forward, vjp), which name the node when the user's code fails.
+    python: object = None
 
 
 def np_scalar(fn, *args):

@@ -130,7 +130,7 @@ def test_help_shows_the_commands_brackets_as_typed():
     with console.capture() as cap:
         console.print(help_text())
     out = cap.get()
-    assert "[forward|backward] [NODE] [if COND]" in out and "[all]" in out
+    assert "[forward|backward]" in out and "[NODE] [if COND]" in out and "[all]" in out
 
 
 def test_inspector_names_a_kink_also_inside_a_def():
