@@ -317,6 +317,13 @@ def test_print_shows_nothing_received_by_a_comparison():
     assert "from f.2 [0, 0.1]" in execute(s, "print x").text
 
 
+def test_the_backward_step_of_a_comparison_or_an_argmax_says_what_it_is(capsys):
+    code, out, _ = run_cli(["script", "-e", "x = [1.5, -2]\nm = x > 0\ni = argmax(x)\nf = sum(x * m) + i",
+                            "-c", "break backward m", "-c", "break backward i", "-c", "continue", "-c", "continue"],
+                           capsys)
+    assert code == 0 and "  m is a comparison: no gradient" in out and "  i is an index: no gradient" in out
+
+
 def test_a_comparison_is_unchecked_by_check_never_a_mismatch(capsys):
     code, out, _ = run_cli(["check", "-e", "x = [1, -2]\nloss L = sum(x * (x > 0))", "--json"], capsys)
     (mask,) = [n for n in json.loads(out)["nodes"] if n["op"] == "gt"]
