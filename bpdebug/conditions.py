@@ -12,8 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from .graph.nodes import name_hint
 from .lang import ast
 from .lang import BpError, did_you_mean, parse_condition
+from .ops.indexing import Key, key_problem
 
 CURRENT = ("value", "grad", "upstream", "step")
 
@@ -32,9 +34,16 @@ FUNCTIONS: dict[str, Callable] = {
 }
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
-    "matmul": np.matmul, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal,
+    "matmul": np.matmul, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal,
 }
+
+
+def _indexed(x, key: Key):
+    problem = key_problem(np.shape(x), key)
+    if problem:
+        raise ValueError(f"cannot index a value of shape {np.shape(x)} with {key}: {problem[1]}")
+    return np.asarray(x)[key]
 
 
 def truth(x) -> bool:
@@ -62,7 +71,7 @@ class Expression:
             if isinstance(e, ast.Name):
                 if e.name not in CURRENT and e.name not in node_names:
                     raise BpError(f"unknown name '{e.name}' in {self.what}", e.span, self.text, "<condition>",
-                                  did_you_mean(e.name, list(CURRENT) + list(node_names)))
+                                  name_hint(e.name, list(CURRENT) + list(node_names)))
             elif isinstance(e, ast.Call):
                 if e.func in ("value", "grad"):
                     if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or e.args[0].name not in node_names:
@@ -77,6 +86,12 @@ class Expression:
                     raise BpError(f"{e.func}() takes {' or '.join(map(str, arity))} argument(s)", e.span,
                                   self.text, "<condition>")
                 stack.extend(e.args)
+            elif isinstance(e, ast.Index):   # `grad(W)[0, 1]`
+                try:
+                    ast.index_parts(e)
+                except BpError as err:
+                    raise err.located(self.text, "<condition>") from None
+                stack.append(e.operand)
             elif isinstance(e, ast.Unary):
                 stack.append(e.operand)
             elif isinstance(e, ast.Binary):
@@ -99,9 +114,12 @@ class Expression:
                     results.append(lookup(e.func, e.args[0].name))
                 elif not ready:
                     stack.append((e, True))
-                    kids = (e.operand,) if isinstance(e, ast.Unary) else (
+                    kids = (e.operand,) if isinstance(e, (ast.Unary, ast.Index)) else (
                         (e.left, e.right) if isinstance(e, ast.Binary) else e.args)
                     stack.extend((k, False) for k in reversed(kids))
+                elif isinstance(e, ast.Index):
+                    x = results.pop()
+                    results.append(None if x is None else _indexed(x, Key(ast.index_parts(e))))
                 elif isinstance(e, ast.Unary):
                     x = results.pop()
                     results.append(not truth(x) if e.op == "not" else None if x is None else np.negative(x))
@@ -112,7 +130,7 @@ class Expression:
                     elif e.op == "or":
                         results.append(truth(a) or truth(b))
                     elif a is None or b is None:
-                        results.append(False if e.op in ("<", "<=", ">", ">=", "==") else None)
+                        results.append(False if e.op in ("lt", "le", "gt", "ge", "eq") else None)
                     else:
                         results.append(_BINARY[e.op](a, b))
                 else:

@@ -65,7 +65,7 @@ def describe_event(session, ev: StepEvent) -> str:
         return "\n".join(lines)
     d = session.grad_label
     if not ev.node.needs_grad:
-        lines.append(f"  {ev.node.name} is a constant: no gradient")
+        lines.append(f"  {ev.node.name} is {ev.node.op.constant or 'a constant'}: no gradient")
         return "\n".join(lines)
     lines.append(f"  upstream {d(ev.node.name)} = {format_value(ev.upstream)}")
     for t in ev.terms:

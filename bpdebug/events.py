@@ -157,8 +157,9 @@ def received(session, i: int, limit: int | None = None, until: tuple | None = No
     """[(consumer name, contribution)] for each contribution node i has received, in the order
     they arrived (a consumer that reads i twice, as x*x does, sends two). `limit`: from the
     first `limit` consumers only, so a node with 10,000 consumers costs no more to show.
-    `until` = (consumer c, slot k): only what had arrived once c's slot k was added."""
-    if session.t <= session.n:
+    `until` = (consumer c, slot k): only what had arrived once c's slot k was added. Nothing for
+    a node without a gradient (a comparison, a constant): nothing is sent to it."""
+    if session.t <= session.n or not session.graph.nodes[i].needs_grad:
         return []
     consumers = session.graph.consumers[i]
     first = session.total - session.t if until is None else max(session.total - session.t, until[0])

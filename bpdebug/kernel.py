@@ -56,12 +56,13 @@ class Kernel:
         shapes = [n.shape for n in nodes]
         self.fwd = fwd = []
         self.vjp = vjp = []
-        # per node: (position, input index) for the inputs whose gradient anybody needs
+        # per node: (position, input index) for the inputs whose gradient anybody needs; a node
+        # with no gradient of its own (a comparison) sends none
         self.targets = targets = []
         scalar_pairs = {}  # op -> its float functions: looked up once, not once a node
         for n in nodes:
             inputs = n.inputs
-            targets.append(tuple([(k, j) for k, j in enumerate(inputs) if wanted[j]]))
+            targets.append(tuple([(k, j) for k, j in enumerate(inputs) if wanted[j]]) if wanted[n.index] else ())
             if n.kind != "op":
                 fwd.append(None)
                 vjp.append(None)

@@ -402,3 +402,16 @@ def test_check_names_a_wrong_sign_and_a_sum_over_the_wrong_axis():
     hints = {c.name: c.hint for c in report.nodes if c.ok is False}
     assert hints == {"L.1": "add_bias_vjp wrt b: summed over axis 1, not 0", "L.2": "flip_vjp wrt x: wrong sign"}
     assert "dout.sum(axis=0)" in report.first_bad.detail
+
+
+def test_an_op_written_in_python_takes_the_language_of_issue_9():
+    # a method call, rebinding with +=, indexing and a comparison mask around a Python op
+    text = ("X = [[1, 2, 3], [0, -1, 2]]\nparam W = randn(3, 2, seed=1)\nparam b = [0.5, -0.5]\n"
+            "z = X.affine(W, b)\nz += 1\nL = sum(where(z > 0, z, 0.1 * z)[0]) + z#1[1, 1] ** 2")
+    s = bpdebug.load(text, ops=[affine])
+    assert s.run().reason == "end"
+    assert s.graph.node("z#1").op.name == "affine"
+    for leaf in ("W", "b"):
+        np.testing.assert_allclose(s.grad(leaf), numerical_gradient(text, [affine], leaf), rtol=1e-5, atol=1e-7)
+    with pytest.raises(BpError, match="unknown function 'afine' in X.afine"):
+        bpdebug.load(text.replace("X.affine", "X.afine"), ops=[affine])

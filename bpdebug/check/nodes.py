@@ -105,6 +105,12 @@ def _check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> No
         return res.set("unchecked", None, "it reads nan or inf (see the non-finite origin)")
     if not finite(out):
         return res.set("nonfinite", False, "its value is nan or inf although every input is finite")
+    if node.op.constant:   # argmax, a comparison: its value may jump, but no gradient flows through it
+        moving = [k for k, j in enumerate(node.inputs) if graph.nodes[j].needs_grad]
+        at_kink, rule = kinks.exact(node, ins, moving) if moving else (None, "")
+        if at_kink is not None:
+            return res.set("kink", True, f"at a kink: {rule}")
+        return res.set("unchecked", None, f"{node.op.constant}: no gradient flows through it")
     targets = kernel.targets[i]
     if not targets:
         return res.set("unchecked", None, "no input needs a gradient")

@@ -5,7 +5,7 @@ import sys
 
 from . import BAD_INPUT, OK, add_program_arguments, given_values
 from ..files import MAX_TEXT_BYTES, read_limited
-from ..lang import BpError
+from ..lang import BpError, strip_comment
 from ._training import add_training_arguments, add_weight_arguments, check_save, save, session_params, trainer_for
 
 NAME = "script"
@@ -38,8 +38,7 @@ def read_commands(args) -> list[tuple[str, str]]:
         except UnicodeDecodeError as err:
             raise BpError(f"cannot read commands from {source}: byte {err.start} is not UTF-8") from None
         for k, line in enumerate(text.splitlines(), 1):
-            line = line.partition("#")[0]  # a comment runs to the end of the line
-            for part in line.split(";;"):  # pdb's separator for several commands on a line
+            for part in strip_comment(line).split(";;"):  # pdb's separator for several commands on a line
                 if part.strip():
                     lines.append((f"{source}:{k}", part.strip()))
     lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))

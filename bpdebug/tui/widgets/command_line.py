@@ -18,7 +18,7 @@ from .. import history
 from ..messages import CommandEntered, CompletionsFound
 from ..status import hint_names
 
-TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$|$")
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(#[0-9]*)?$|$")   # `c#2`: a version of a rebound c
 EXPRESSION_WORDS = ("value", "grad", "upstream", "step", *FUNCTIONS)
 PASSES = ("forward", "backward")
 # After these an expression expects an operand (a name, a number, a function), not an operator.

@@ -96,6 +96,10 @@ def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list
     if node.shape != ():
         head.append(f"  shape {node.shape}", style="dim")
     parts.append(head)
+    mine = graph.shadowing_def(node)
+    if mine is not None:
+        parts.append(Text(f"your def {mine.name} (line {mine.span.line}), not the built-in {mine.name}",
+                          style="yellow"))
     where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
@@ -174,7 +178,7 @@ def _backward(session, i: int) -> list:
     d = session.grad_label
     heading = _heading("backward", style("backward"))
     if not node.needs_grad:
-        heading.append("  no gradient: a constant", style="dim")
+        heading.append(f"  no gradient: {node.op.constant or 'a constant'}", style="dim")
         return [heading]
     grad = session.grads[i]
     if not backward_done(session, i):
