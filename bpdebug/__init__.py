@@ -1,10 +1,9 @@
 """bpdebug: a step-through debugger for backpropagation."""
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from pathlib import Path
 
+from .collector import collector_paused
 from .lang import BpError
 
 __version__ = "0.1.0"
@@ -27,7 +26,7 @@ def load(text: str, filename: str | None = None, values: dict | None = None, ops
     if ops is not None:
         from .imports.python_ops import ops_table
         table = ops_table(ops)
-    with _collector_paused():
+    with collector_paused():
         program = parse_program(text, filename)
         base = Path(filename).resolve().parent if filename else Path.cwd()
         try:
@@ -55,20 +54,6 @@ class _Program:
             return {}
         from .imports.python_ops import ops_table
         return {"ops": sorted(ops_table(self.ops))}
-
-
-@contextmanager
-def _collector_paused():
-    """Parsing and building make several objects a token and no reference cycles; Python's
-    cycle collector, woken every 700 allocations to walk them all again, took 40% of the
-    time to load a 100,000-node program."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_file(path, values: dict | None = None, ops=None) -> "Session":
