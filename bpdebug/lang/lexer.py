@@ -111,7 +111,8 @@ class FastLexer(Lexer):
             kind = m.lastgroup if m else None
             here, alone = accepts[stack[-1]]
             if kind in here and not (alone and text.startswith(alone, m.start(kind))):
-                value, start, pos = m.group(kind), m.start(kind), m.end()
+                start, pos = m.span(kind)   # after the blanks
+                value = text[start:pos]
                 if kind in ignore:
                     if "\n" in value:
                         line, line_start = line + value.count("\n"), start + value.rindex("\n") + 1

@@ -10,6 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .errors import BpError, Span
+from .driver import Driver
 from .lexer import BracketNewlines, FastLexer
 
 _HERE = Path(__file__).resolve().parent.parent
@@ -167,8 +168,20 @@ class _ToAst(Transformer):
         options = tuple(a[1:] for a in _values(c[1:]))   # ("kwarg", name, value, span)
         return ast.Train(options, _over(c[0], options[-1][1]))
 
-    def program(self, c):
-        return tuple(i for i in c if not isinstance(i, Token))
+    def line(self, c):   # [statement,] end of line or ';'
+        return c[0] if len(c) == 2 else None
+
+    def lines(self, c):  # left-recursive: the list so far, and one more line
+        if len(c) == 1:
+            return [c[0]]
+        c[0].append(c[1])
+        return c[0]
+
+    def program(self, c):   # [lines] [statement]
+        statements = c[0] if c and type(c[0]) is list else []
+        if c and type(c[-1]) is not list:
+            statements.append(c[-1])
+        return tuple(st for st in statements if st is not None)
 
     def condition(self, c):
         return c[0]
@@ -189,6 +202,11 @@ def lark_parser(lexer=FastLexer) -> Lark:
 
 
 _lark = lru_cache(maxsize=None)(lark_parser)
+
+
+@lru_cache(maxsize=None)
+def _driver() -> Driver:
+    return Driver(_lark())
 
 _TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "end of line",
@@ -320,7 +338,7 @@ def parse_program(text: str, filename: str | None = None) -> ast.Program:
         raise BpError("the program is empty: write at least one assignment, such as `f = x * y`",
                       None, text, filename)
     try:
-        tree = _lark().parse(text, start="program")
+        tree = _driver().parse(text, "program")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, filename) from None
     return ast.Program(tree, text, filename)
@@ -332,6 +350,6 @@ def parse_condition(text: str):
     if not text.strip():
         raise BpError("expected an expression", Span(1, 1), text)
     try:
-        return _lark().parse(text, start="condition")
+        return _driver().parse(text, "condition")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, None, program=False) from None
