@@ -19,13 +19,16 @@ from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
 
+ACCEPT = -1
+
+
 class _NoAction(Exception):
     """The table has no step for this token: a syntax error, which Lark's loop reports."""
 
 
 def _translate(parse_table, callbacks) -> dict:
-    """{state: {symbol: new state (int) | (size, rule name, callback or None)}}: a reduction's
-    callback None where it is Lark's wrapper that returns a unit rule's one child."""
+    """{state: {symbol: new state (int) | (size, rule name, callback or None) | ACCEPT}}: a
+    reduction's callback None where it is Lark's wrapper that returns a unit rule's one child."""
     reductions = {}
     table = {}
     for state, actions in parse_table.states.items():
@@ -40,6 +43,8 @@ def _translate(parse_table, callbacks) -> dict:
                 unit = size == 1 and isinstance(callback, ExpandSingleChild)
                 reductions[arg] = (size, str(arg.origin.name), None if unit else callback)
             row[str(symbol)] = reductions[arg]
+    for state in parse_table.end_states.values():   # a start symbol reduced, and the input over
+        table[state] = {"$END": ACCEPT}
     return table
 
 
@@ -62,7 +67,7 @@ class Driver:
         conf = state.parse_conf
         if self._table is None:
             self._table = _translate(conf.parse_table, conf.callbacks)
-        table, stack, values, end_state = self._table, state.state_stack, state.value_stack, conf.end_state
+        table, stack, values = self._table, state.state_stack, state.value_stack
         token_callbacks = {k: v for k, v in conf.callbacks.items() if isinstance(k, str)}
         for token in chain(interactive.lexer_thread.lex(state), [Token("$END", "")]):
             kind = token.type
@@ -80,10 +85,10 @@ class Driver:
                         children = []
                     values.append(callback(children))
                     stack.append(table[stack[-1]][name])
-                if stack[-1] == end_state:   # (only at $END: a start symbol is followed by nothing)
-                    return values[-1]
                 step = table[stack[-1]].get(kind)
             if step is None or kind == "$END":
+                if step == ACCEPT and stack[-1] == conf.end_state:
+                    return values[-1]
                 raise _NoAction
             stack.append(step)
             values.append(token_callbacks[kind](token) if kind in token_callbacks else token)
