@@ -68,6 +68,12 @@ class FastLexer(Lexer):
                         raise GrammarError(f"FastLexer takes no flags on a keyword ({s.name})")
                     self.keywords.setdefault(r.name, {})[s.pattern.value] = s.name
                     self.matched_by.setdefault(s.name, set()).add(r.name)
+        # Where no NAME fits, Lark scans a keyword on its own (`and` is a keyword even in `andy`),
+        # but after the terminals that match a name: so where one starts, the token this regex
+        # finds is one Lark would try first, and the parser's state taking it is Lark's answer.
+        order = {t.name: i for i, t in enumerate(terminals)}
+        if any(all(order[r] > order[k] for r in regexes) for k, regexes in self.matched_by.items()):
+            raise GrammarError("FastLexer needs every keyword scanned after a terminal that matches it")
         self.ignore = frozenset(conf.ignore)
         # Blanks (ignored terminals that match a space) are skipped in the same match as the
         # token after them, where no other terminal can start with a blank.
@@ -84,19 +90,12 @@ class FastLexer(Lexer):
         self._contextual = None   # Lark's lexer, made the first time a token needs it
 
     def accepts(self, parse_table) -> dict:
-        """For each parser state, (the terminals Lark's contextual lexer scans for there, the
-        keywords it scans on their own there). A keyword is on its own where no terminal that
-        matches it whole is scanned for (where no NAME fits, `and` is a keyword even in `andy`):
-        where one starts, Lark reads the token."""
+        """For each parser state, the terminals Lark's contextual lexer scans for there."""
         if self._accepts is None:
             always = self.ignore | set(BracketNewlines.always_accept)
-            names = {t.name: t for t in self.conf.terminals}
-            self._accepts = {}
-            for state, actions in parse_table.states.items():
-                scanned = frozenset(set(actions) & names.keys() | always)
-                alone = tuple(names[k].pattern.value for k in scanned
-                              if k in self.matched_by and not self.matched_by[k] & scanned)
-                self._accepts[state] = scanned, alone
+            names = self.conf.terminals_by_name.keys()
+            self._accepts = {state: frozenset(set(actions) & names | always)
+                             for state, actions in parse_table.states.items()}
         return self._accepts
 
     def lex(self, lexer_state, parser_state):
@@ -109,8 +108,8 @@ class FastLexer(Lexer):
         while pos < end:
             m = match(text, pos, end)
             kind = m.lastgroup if m else None
-            here, alone = accepts[stack[-1]]
-            if kind in here and not (alone and text.startswith(alone, m.start(kind))):
+            here = accepts[stack[-1]]
+            if kind in here:
                 start, pos = m.span(kind)   # after the blanks
                 value = text[start:pos]
                 if kind in ignore:
