@@ -49,6 +49,8 @@ def _targets(ins: list, wanted: list) -> list:
     """Per node, (position, input index) for the inputs whose gradient anybody needs; a node
     with no gradient of its own (a comparison) sends none. (map() and enumerate() rather than
     a loop of Python: a large graph compiles in half the time.)"""
+    if all(wanted):   # every node: a large scalar graph's case, in a third of the time
+        return [tuple(enumerate(a)) for a in ins]
     is_wanted = wanted.__getitem__
     return [() if not wanted[i] else tuple(enumerate(a)) if all(map(is_wanted, a))
             else tuple([(k, j) for k, j in enumerate(a) if wanted[j]]) for i, a in enumerate(ins)]
