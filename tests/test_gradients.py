@@ -326,6 +326,10 @@ FIXED = {
     "softmax axis 0": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=0) * T)",
     "softmax cross-entropy": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\n"
                              "loss L = softmax_cross_entropy(z, y)",
+    # rows of y that do not sum to 1, a vector, and an upstream gradient other than 1
+    "softmax cross-entropy, soft labels": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0.2, 0.9, 0], [0.5, 0.1, 0.3]]\n"
+                                          "v = [3, -1, 0.5]\nu = [0.1, 0.3, 0.6]\n"
+                                          "loss L = softmax_cross_entropy(z * 2, y) ^ 2 + 3 * softmax_cross_entropy(v, u)",
     "cross-entropy": "a0 = [[0.2, 0.9], [0.6, 0.3]]\ny = [[0, 1], [1, 0]]\nloss L = cross_entropy(a0, y)",
     "mean over axis then sum": "X = [[1, 2, 3], [4, 5, 6.5]]\nloss L = sum(mean(X * X, axis=0) * [1, -1, 2])",
     "pow both sides": "a = 1.7\nb = -0.6\nloss L = a ^ b + (a * b) ^ 2",

@@ -119,6 +119,24 @@ def test_layer_mistakes_are_located_errors_with_hints(text, message):
     assert message in str(err) and err.line == text.count("\n") + 1 and err.hint, (str(err), err.hint)
 
 
+# ---- softmax cross-entropy: one node ------------------------------------------------------------
+
+def test_softmax_cross_entropy_is_one_backward_step_that_sends_softmax_minus_y():
+    z = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]])
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    s = bpdebug.load("z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\nloss C = softmax_cross_entropy(z, y)")
+    assert [n.name for n in s.graph.nodes] == ["z", "y", "C"]
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    s.goto(s.n)
+    assert s.value("C") == pytest.approx(-np.sum(y * np.log(p)) / 2, rel=1e-12)
+    ev = s.step()                                      # the backward step of C
+    assert ev.node.name == "C"
+    dz, dy = ev.terms
+    assert dz.derivative.startswith("d(softmax_cross_entropy(z, y))/dz = (softmax(z) - y)/rows")
+    np.testing.assert_allclose(dz.contribution, (p - y) / 2, rtol=1e-12)
+    np.testing.assert_allclose(dy.contribution, -np.log(p) / 2, rtol=1e-12)
+
+
 # ---- the CNN example --------------------------------------------------------------------------
 
 def test_the_cnn_example_builds_runs_steps_and_checks():

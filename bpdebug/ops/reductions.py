@@ -1,5 +1,6 @@
 """Reductions and normalizations along axes: sum, mean, max/min of one argument, logsumexp,
-argmax/argmin, softmax, log_softmax. `axis` is None (every axis), an axis or a list of them."""
+argmax/argmin, softmax, log_softmax; and softmax_cross_entropy, a cost reduced to one number.
+`axis` is None (every axis), an axis or a list of them."""
 from __future__ import annotations
 
 import numpy as np
@@ -70,6 +71,38 @@ def _log_softmax(x, axis):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def _rows(z) -> int:
+    """The rows a cost averages over: the first axis of a batch (a matrix), else 1."""
+    return z.shape[0] if z.ndim == 2 else 1
+
+
+def _softmax_cross_entropy(z, y):
+    """-sum(y * log_softmax(z)) / rows, log_softmax along the last axis, shifted by the max."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return -np.vdot(y, log_p) / _rows(z)
+
+
+def _softmax_cross_entropy_vjp(g, out, z, y, need=(True, True)):
+    # d/dz: softmax(z) * (the row's sum of y) - y, which is softmax(z) - y for one-hot rows.
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    scale = g / _rows(z)
+    gz = (e * (y.sum(axis=-1, keepdims=True) / total) - y) * scale if need[0] else None
+    gy = (np.log(total) - shifted) * scale if need[1] else None      # -log_softmax(z) / rows
+    return gz, gy
+
+
+def _cost_shape(z, y, **_):
+    if z != y:
+        raise ValueError(f"the scores {z} and the targets {y} must have the same shape")
+    if not z:
+        raise ValueError("softmax_cross_entropy needs a score per class: a vector, or a batch of rows")
+    _nonempty(z, -1, "softmax_cross_entropy")
+    return ()
+
+
 def _normalized_shape(shape, axis, **_):
     _nonempty(shape, axis, "softmax")
     return shape
@@ -114,4 +147,9 @@ OPS = [
     Op("log_softmax", 1, _log_softmax,
        lambda g, out, x, axis: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
        "log_softmax({0})", ("dout - softmax({0})*sum(dout)",), shape=_normalized_shape, attrs={"axis": -1}),
+    Op("softmax_cross_entropy", 2, _softmax_cross_entropy, _softmax_cross_entropy_vjp,
+       "softmax_cross_entropy({0}, {1})",
+       ("(softmax({0}) - {1})/rows for one-hot {1} (else (softmax({0})*rowsum({1}) - {1})/rows)",
+        "-log_softmax({0})/rows"),
+       shape=_cost_shape, partial_vjp=True),
 ]
