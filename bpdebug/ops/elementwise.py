@@ -131,7 +131,7 @@ OPS = [
            fs=math.tanh, dfs=lambda x, out: 1.0 - out * out),
     unary("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), "sigmoid({0})",
            "sigmoid({0})*(1 - sigmoid({0}))", fs=sigmoid_s, dfs=lambda x, out: out * (1.0 - out)),
-    unary("relu", lambda x: np.maximum(x, 0.0), lambda x, out: (x > 0).astype(float), "relu({0})",
+    unary("relu", lambda x: np.maximum(x, 0.0), lambda x, out: x > 0, "relu({0})",
            "1 if {0} > 0 else 0", fs=lambda x: x if x > 0 or x != x else 0.0,
            dfs=lambda x, out: 1.0 if x > 0 else 0.0, kink=lambda x: x == 0,
            kink_rule="relu'(0) = 0"),
