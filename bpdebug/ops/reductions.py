@@ -76,21 +76,40 @@ def _rows(z) -> int:
     return z.shape[0] if z.ndim == 2 else 1
 
 
+class _Cost(float):
+    """softmax_cross_entropy's value: a float that also carries what its backward step reads
+    (exp(z - max), its row sums and log_softmax(z)), as JAX's custom_vjp keeps residuals, so
+    that the step does not compute the softmax again. A plain float to everything else (a trace
+    replays plain floats: the step then computes them, the same way)."""
+
+    __slots__ = ("parts",)
+
+    def __new__(cls, value: float, parts: tuple):
+        cost = float.__new__(cls, value)
+        cost.parts = parts
+        return cost
+
+
+def _softmax_parts(z) -> tuple:
+    """exp(z - max) along the last axis, its sums, and log_softmax(z) = z - max - log(sums)."""
+    shifted = z - np.maximum.reduce(z, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
+    return e, total, shifted - np.log(total)
+
+
 def _softmax_cross_entropy(z, y):
     """-sum(y * log_softmax(z)) / rows, log_softmax along the last axis, shifted by the max."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return -np.vdot(y, log_p) / _rows(z)
+    parts = _softmax_parts(z)
+    return _Cost(-np.vdot(y, parts[2]) / _rows(z), parts)
 
 
 def _softmax_cross_entropy_vjp(g, out, z, y, need=(True, True)):
     # d/dz: softmax(z) * (the row's sum of y) - y, which is softmax(z) - y for one-hot rows.
-    shifted = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=-1, keepdims=True)
+    e, total, log_p = out.parts if isinstance(out, _Cost) else _softmax_parts(z)
     scale = g / _rows(z)
-    gz = (e * (y.sum(axis=-1, keepdims=True) / total) - y) * scale if need[0] else None
-    gy = (np.log(total) - shifted) * scale if need[1] else None      # -log_softmax(z) / rows
+    gz = (e * (np.add.reduce(y, axis=-1, keepdims=True) / total) - y) * scale if need[0] else None
+    gy = log_p * -scale if need[1] else None
     return gz, gy
 
 
