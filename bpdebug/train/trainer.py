@@ -25,7 +25,8 @@ from ..graph.data import row_count
 from ..engine import DONE, Session, Stop
 from ..kernel import Kernel, zero_gradient
 from ..lang import BpError
-from .divergence import Divergence, divergence, layer_norms, saturation_warnings
+from .divergence import Divergence, all_finite, divergence, layer_norms, saturation_warnings
+from .end_to_end import EndToEnd
 from .evaluate import Evaluation, Evaluator, split_rows
 from .optimizers import SGD, Optimizer
 from .program import program_training
@@ -117,6 +118,8 @@ class Trainer:
         self.eval_every = eval_every or (rows // self.batch if self.batch else 1)   # default: an epoch
         self._data_nodes = [session.graph.node(name) for name in data] if self.batch else []
         self._initial = {i: session.graph.nodes[i].value for i in self.params}
+        initial = list(self._initial.values())
+        self._end_to_end = EndToEnd(initial) if EndToEnd.fits(initial) else None
         if not all_gradients:
             _only_param_gradients(session)
         self.reset()
@@ -214,9 +217,9 @@ class Trainer:
         """Start a training step: the next batch into the data leaves, the Session at step 0."""
         if self.batch:
             rows = self._next_rows()
+            consts = self.session.kernel.consts
             for node in self._data_nodes:
-                node.value = self.data[node.name][rows]
-                self.session.kernel.consts[node.index] = node.value
+                node.value = consts[node.index] = self.data[node.name][rows]
         self.updates = []
         self.session.restart()
 
@@ -224,8 +227,9 @@ class Trainer:
         # Shuffled epochs: every row once before any row twice; a short remainder is skipped.
         if len(self._order) < self.batch:
             self._order = self.rng.permutation(self.rows)
-        rows, self._order = self._order[:self.batch], self._order[self.batch:]
-        return np.sort(rows)
+        rows, self._order = self._order[:self.batch].copy(), self._order[self.batch:]
+        rows.sort()
+        return rows
 
     def upcoming_update(self) -> Update | None:
         """What the next update would do, without doing it (None outside the update phase)."""
@@ -260,12 +264,12 @@ class Trainer:
             self._step_finished(u.lr)
         return u
 
-    def _step_finished(self, lr: float) -> None:
+    def _step_finished(self, lr: float, params_finite: bool = False) -> None:
         self.losses.append(self.loss())
         self.rates.append(lr)
         if self.steps_done == 1:
             self._first_norms = layer_norms(self.session)
-        self.diverged = divergence(self)
+        self.diverged = divergence(self, params_finite)
         if self.evaluator is not None and self.steps_done % self.eval_every == 0 and not self.diverged:
             self.evaluate()
 
@@ -327,10 +331,32 @@ class Trainer:
         return self.session.next()
 
     def finish_updates(self) -> None:
-        """Apply the updates left in this training step."""
+        """Apply the updates left in this training step: every one at once when none is applied
+        yet and the params are small (end_to_end: the same numbers and Updates), else one by one."""
         with np.errstate(all="ignore"):
+            if self._end_to_end is not None and self.phase == UPDATE and not self.updates \
+                    and self._apply_all():
+                return
             while self._apply(self._next_update()) is not None:
                 pass
+
+    def _apply_all(self) -> bool:
+        nodes, grads, params = self.session.graph.nodes, self.session.grads, self.params
+        olds = [nodes[i].value for i in params]
+        gs = [grads[i] if grads[i] is not None else zero_gradient(nodes[i].shape) for i in params]
+        befores = [self.state[i] for i in params]
+        lr = self.schedule.rate(self.lr, self.steps_done + 1)
+        done = self._end_to_end.update(self.optimizer, olds, gs, lr, befores)
+        if done is None:
+            return False
+        loss, optimizer, consts, state = self.loss_name, self.optimizer, self.session.kernel.consts, self.state
+        self.updates = [Update(nodes[i].name, i, k, olds[k], gs[k], lr, new, befores[k], after, optimizer, loss)
+                        for k, (i, new, after) in enumerate(zip(params, *done))]
+        for i, new, after in zip(params, *done):
+            nodes[i].value = consts[i] = new           # _set_param, for every param
+            state[i] = after
+        self._step_finished(lr, all_finite(self._end_to_end.vectors[0]))
+        return True
 
     def back(self, count: int = 1) -> int:
         """Take back up to `count` steps of this training step, updates first, then the passes
