@@ -131,8 +131,12 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             right = draw(st.booleans()) or len(sa) == 1
             stack = draw(st.sampled_from([(), (), (2,)]))   # sometimes a stack of W: batched matmul
             if right:   # a @ W, W of shape (last axis of a, m)
+                try:
+                    lead = broadcast(stack, sa[:-2])
+                except ValueError:      # a's own stack of another size: W without one
+                    stack, lead = (), sa[:-2]
                 w = leaf(stack + (sa[-1], m))
-                expr, shape = f"{a} @ {w}", broadcast(stack, sa[:-2]) + sa[-2:-1] + (m,)
+                expr, shape = f"{a} @ {w}", lead + sa[-2:-1] + (m,)
             elif len(sa) == 1:   # W @ v
                 w = leaf((m, sa[0]))
                 expr, shape = f"{w} @ {a}", (m,)
