@@ -71,11 +71,6 @@ def _log_softmax(x, axis):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _rows(z) -> int:
-    """The rows a cost averages over: the first axis of a batch (a matrix), else 1."""
-    return z.shape[0] if z.ndim == 2 else 1
-
-
 class _Cost(float):
     """softmax_cross_entropy's value: a float that also carries what its backward step reads
     (exp(z - max), its row sums and log_softmax(z)), as JAX's custom_vjp keeps residuals, so
@@ -99,15 +94,16 @@ def _softmax_parts(z) -> tuple:
 
 
 def _softmax_cross_entropy(z, y):
-    """-sum(y * log_softmax(z)) / rows, log_softmax along the last axis, shifted by the max."""
+    """-sum(y * log_softmax(z)) / rows, log_softmax along the last axis, shifted by the max;
+    rows: the first axis of a batch (a matrix), else 1."""
     parts = _softmax_parts(z)
-    return _Cost(-np.vdot(y, parts[2]) / _rows(z), parts)
+    return _Cost(-np.vdot(y, parts[2]) / (z.shape[0] if z.ndim == 2 else 1), parts)
 
 
 def _softmax_cross_entropy_vjp(g, out, z, y, need=(True, True)):
     # d/dz: softmax(z) * (the row's sum of y) - y, which is softmax(z) - y for one-hot rows.
     e, total, log_p = out.parts if isinstance(out, _Cost) else _softmax_parts(z)
-    scale = g / _rows(z)
+    scale = g / (z.shape[0] if z.ndim == 2 else 1)       # the rows a batch averages over
     gz = (e * (np.add.reduce(y, axis=-1, keepdims=True) / total) - y) * scale if need[0] else None
     gy = log_p * -scale if need[1] else None
     return gz, gy
