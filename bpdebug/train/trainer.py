@@ -63,6 +63,25 @@ class Update:
         return f"{last.name} = {last.formula}"
 
 
+@dataclass(slots=True)
+class _Together:
+    """An update phase done at once (end_to_end): what its Updates hold, made when asked for."""
+
+    lr: float
+    olds: list
+    grads: list
+    before: object      # each param's state before (a list), or the vector to cut them from
+    news: list
+    after: object       # the state vector after
+
+    def updates(self, trainer: "Trainer") -> list[Update]:
+        cut, nodes = trainer._end_to_end.states, trainer.session.graph.nodes
+        befores = self.before if isinstance(self.before, list) else cut(self.before)
+        return [Update(nodes[i].name, i, k, self.olds[k], self.grads[k], self.lr, self.news[k], befores[k], after,
+                       trainer.optimizer, trainer.loss_name)
+                for k, (i, after) in enumerate(zip(trainer.params, cut(self.after)))]
+
+
 class Trainer:
     def __init__(self, session: Session, lr: float = 0.1, *, optimizer: Optimizer | None = None,
                  schedule: Schedule | None = None, steps: int | None = None, batch: int | None = None, seed: int = 0,
@@ -141,7 +160,9 @@ class Trainer:
         the losses, the batches drawn and the held-out scores start again."""
         for i, value in self._initial.items():
             self._set_param(i, value)
-        self.state: dict = {i: None for i in self.params}   # the optimizer's, per param
+        self._state: dict = {i: None for i in self.params}  # the optimizer's, per param (see state)
+        self._state_cut = True                               # _state is current (else cut it from ...
+        self._state_vector = False                           # ... end_to_end's vector, which is current)
         self.rng = np.random.default_rng(self.seed)
         self._order = np.empty(0, dtype=np.intp)            # rows left to draw in this epoch
         self.losses: list[float] = []                       # one per finished training step
@@ -149,7 +170,8 @@ class Trainer:
         self.evaluations: list[Evaluation] = []             # held-out scores, as measured
         self.diverged: Divergence | None = None
         self._first_norms: dict = {}                        # layer gradient norms at step 1
-        self.updates: list[Update] = []                     # applied in the current step
+        self._updates: list[Update] = []                    # applied in the current step (see updates)
+        self._together: _Together | None = None             # or every one at once, to be made into Updates
         self.begin_step()
 
     # ---- position -------------------------------------------------------------------------
@@ -165,7 +187,28 @@ class Trainer:
 
     @property
     def applied(self) -> int:
-        return len(self.updates)
+        return len(self.params) if self._together is not None else len(self._updates)
+
+    @property
+    def updates(self) -> list[Update]:
+        """The updates applied in this training step, in order (made when first asked for, after
+        an update phase done at once)."""
+        if self._together is not None:
+            self._updates, self._together = self._together.updates(self), None
+        return self._updates
+
+    @property
+    def state(self) -> dict:
+        """{param's node index: the optimizer's state for it} (cut from end_to_end's vector when
+        first asked for, after an update phase done at once)."""
+        if not self._state_cut:
+            self._state.update(zip(self.params, self._end_to_end.states(self._end_to_end.vectors[1])))
+            self._state_cut = True
+        return self._state
+
+    def _set_state(self, i: int, value) -> None:
+        self.state[i] = value
+        self._state_vector = False
 
     @property
     def phase(self) -> str:
@@ -220,7 +263,7 @@ class Trainer:
             consts = self.session.kernel.consts
             for node in self._data_nodes:
                 node.value = consts[node.index] = self.data[node.name][rows]
-        self.updates = []
+        self._updates, self._together = [], None
         self.session.restart()
 
     def _next_rows(self) -> np.ndarray:
@@ -237,7 +280,7 @@ class Trainer:
             return self._next_update()
 
     def _next_update(self) -> Update | None:
-        s, k = self.session, len(self.updates)
+        s, k = self.session, self.applied
         if s.t < s.total or k == len(self.params):
             return None
         i = self.params[k]
@@ -258,7 +301,7 @@ class Trainer:
         if u is None:
             return None
         self._set_param(u.index, u.new)
-        self.state[u.index] = u.state_after
+        self._set_state(u.index, u.state_after)
         self.updates.append(u)
         if len(self.updates) == len(self.params):
             self._step_finished(u.lr)
@@ -334,7 +377,7 @@ class Trainer:
         """Apply the updates left in this training step: every one at once when none is applied
         yet and the params are small (end_to_end: the same numbers and Updates), else one by one."""
         with np.errstate(all="ignore"):
-            if self._end_to_end is not None and self.phase == UPDATE and not self.updates \
+            if self._end_to_end is not None and self.phase == UPDATE and not self.applied \
                     and self._apply_all():
                 return
             while self._apply(self._next_update()) is not None:
@@ -344,17 +387,18 @@ class Trainer:
         nodes, grads, params = self.session.graph.nodes, self.session.grads, self.params
         olds = [nodes[i].value for i in params]
         gs = [grads[i] if grads[i] is not None else zero_gradient(nodes[i].shape) for i in params]
-        befores = [self.state[i] for i in params]
+        vector = self._state_vector          # the state is end_to_end's vector, as it made it
+        before = self._end_to_end.vectors[1] if vector else [self.state[i] for i in params]
         lr = self.schedule.rate(self.lr, self.steps_done + 1)
-        done = self._end_to_end.update(self.optimizer, olds, gs, lr, befores)
+        done = self._end_to_end.update(self.optimizer, olds, gs, lr, None if vector else before)
         if done is None:
             return False
-        loss, optimizer, consts, state = self.loss_name, self.optimizer, self.session.kernel.consts, self.state
-        self.updates = [Update(nodes[i].name, i, k, olds[k], gs[k], lr, new, befores[k], after, optimizer, loss)
-                        for k, (i, new, after) in enumerate(zip(params, *done))]
-        for i, new, after in zip(params, *done):
+        news, after = done
+        consts = self.session.kernel.consts
+        for i, new in zip(params, news):
             nodes[i].value = consts[i] = new           # _set_param, for every param
-            state[i] = after
+        self._together = _Together(lr, olds, gs, before, news, after)
+        self._state_cut, self._state_vector = False, True
         self._step_finished(lr, all_finite(self._end_to_end.vectors[0]))
         return True
 
@@ -368,7 +412,7 @@ class Trainer:
                     self._step_unfinished()
                 u = self.updates.pop()
                 self._set_param(u.index, u.old)
-                self.state[u.index] = u.state_before
+                self._set_state(u.index, u.state_before)
             elif self.session.t:
                 self.session.back()
             else:
