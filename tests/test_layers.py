@@ -180,7 +180,7 @@ def test_the_digits_cnn_steps_one_training_step_on_a_batch_of_real_images():
     assert g.node("images").shape == (64, 1, 8, 8) and g.node("c").shape == (64, 8, 8, 8)
     assert g.node("p").shape == (64, 8, 4, 4) and g.node("f").shape == (64, 128) and g.node("out").shape == (64, 10)
     assert t.optimizer.name == "sgd" and t.evaluator is not None
-    events = [t.advance() for _ in range(t.total)]                          # every step, one at a time
+    events = [t.advance() for _ in range(t.session.total + len(t.params))]  # every step, one at a time
     np.testing.assert_array_equal(t.session.value("images").reshape(64, 64), t.session.value("pixels") / 16)
     assert [u.param for u in events[t.session.total:]] == ["c.W", "c.b", "out.W", "out.b"]
     assert t.steps_done == 1 and math.isfinite(t.losses[0])
