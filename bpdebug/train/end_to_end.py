@@ -57,7 +57,8 @@ class EndToEnd:
         return self._pieces(state)
 
     def _flat(self, values: list) -> np.ndarray:
-        return np.concatenate([v.reshape(-1) if isinstance(v, np.ndarray) else [v] for v in values])
+        # axis=None: each value flattened in C order (a float as one element) by one numpy call
+        return np.concatenate(values, axis=None)
 
     def _pieces(self, flat: np.ndarray) -> list:
         """`flat` cut back into the params' shapes (views; a float for a scalar)."""
