@@ -18,26 +18,32 @@ def load(text: str, filename: str | None = None, values: dict | None = None, ops
     `ops` adds functions written in Python: ops made with `@op`, a module holding them, or a
     list of either."""
     from .engine import Session
-    from .graph import build
-    from .lang import parse_program
-    from .train.program import read_program
 
     table = None
     if ops is not None:
         from .imports.python_ops import ops_table
         table = ops_table(ops)
-    with collector_paused():
-        program = parse_program(text, filename)
-        base = Path(filename).resolve().parent if filename else Path.cwd()
-        try:
-            graph = build(program, base, values, table)
-            # What the program says about its training (`train lr=2`, the loss's prediction),
-            # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
-            graph.training = read_program(program, graph.nodes[graph.output].name)
-        except BpError as err:
-            raise err.located(text, filename)
+    with collector_paused():   # the syntax tree, freed inside, is not there for it to walk after
+        graph = _graph(text, filename, values, table)
     graph.origin = _Program(text, filename, ops)
     return Session(graph)
+
+
+def _graph(text: str, filename: str | None, values: dict | None, table):
+    from .graph import build
+    from .lang import parse_program
+    from .train.program import read_program
+
+    program = parse_program(text, filename)
+    base = Path(filename).resolve().parent if filename else Path.cwd()
+    try:
+        graph = build(program, base, values, table)
+        # What the program says about its training (`train lr=2`, the loss's prediction),
+        # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
+        graph.training = read_program(program, graph.nodes[graph.output].name)
+    except BpError as err:
+        raise err.located(text, filename)
+    return graph
 
 
 class _Program:
