@@ -82,9 +82,11 @@ class FastLexer(Lexer):
         if any(conf.re_module.match(regexp[t.name], c, conf.g_regex_flags)
                for t in terminals if t.name not in blanks for c in " \t"):
             blanks = []
+        # Group 1 is the blanks; each terminal's (empty) group closes after it, so that re skips
+        # a terminal by its first character, as it cannot skip a group's start.
         skip = "".join(f"(?:{regexp[b]})*" for b in blanks)
-        self.regex = conf.re_module.compile(skip + "(?:" + "|".join(
-            f"(?P<{t.name}>{regexp[t.name]})" for t in terminals if t.name not in self.matched_by) + ")",
+        self.regex = conf.re_module.compile(f"({skip})(?:" + "|".join(
+            f"(?:{regexp[t.name]})(?P<{t.name}>)" for t in terminals if t.name not in self.matched_by) + ")",
             conf.g_regex_flags)
         self._accepts = None      # parser state -> what this lexer may return there
         self._contextual = None   # Lark's lexer, made the first time a token needs it
@@ -110,7 +112,7 @@ class FastLexer(Lexer):
             kind = m.lastgroup if m else None
             here = accepts[stack[-1]]
             if kind in here:
-                start, pos = m.span(kind)   # after the blanks
+                start, pos = m.end(1), m.end()   # after the blanks
                 value = text[start:pos]
                 if kind in ignore:
                     if "\n" in value:
