@@ -26,13 +26,13 @@ class _NoAction(Exception):
     """The table has no step for this token: a syntax error, which Lark's loop reports."""
 
 
-def _translate(parse_table, callbacks) -> dict:
-    """{state: {symbol: new state (int) | (size, rule name, callback or None) | ACCEPT}}: a
+def _translate(parse_table, callbacks) -> list:
+    """[state: {symbol: new state (int) | (size, rule name, callback or None) | ACCEPT}]: a
     reduction's callback None where it is Lark's wrapper that returns a unit rule's one child."""
     reductions = {}
-    table = {}
+    rows = [{} for _ in range(max(parse_table.states) + 1)]
     for state, actions in parse_table.states.items():
-        row = table[state] = {}
+        row = rows[state]
         for symbol, (action, arg) in actions.items():
             if action is Shift:
                 row[str(symbol)] = arg
@@ -44,8 +44,8 @@ def _translate(parse_table, callbacks) -> dict:
                 reductions[arg] = (size, str(arg.origin.name), None if unit else callback)
             row[str(symbol)] = reductions[arg]
     for state in parse_table.end_states.values():   # a start symbol reduced, and the input over
-        table[state] = {"$END": ACCEPT}
-    return table
+        rows[state] = {"$END": ACCEPT}
+    return rows
 
 
 class Driver:
@@ -67,29 +67,30 @@ class Driver:
         conf = state.parse_conf
         if self._table is None:
             self._table = _translate(conf.parse_table, conf.callbacks)
-        table, stack, values = self._table, state.state_stack, state.value_stack
+        rows, stack, values = self._table, state.state_stack, state.value_stack
         token_callbacks = {k: v for k, v in conf.callbacks.items() if isinstance(k, str)}
-        for token in chain(interactive.lexer_thread.lex(state), [Token("$END", "")]):
-            kind = token.type
-            step = table[stack[-1]].get(kind)
-            while type(step) is tuple:   # reductions, until the token shifts
-                size, name, callback = step
-                if callback is None:     # a unit rule: its one child is its value
-                    stack[-1] = table[stack[-2]][name]
-                else:
-                    if size:
-                        children = values[-size:]
-                        del stack[-size:]
-                        del values[-size:]
+        try:
+            for token in chain(interactive.lexer_thread.lex(state), [Token("$END", "")]):
+                kind = token.type
+                step = rows[stack[-1]][kind]
+                while type(step) is tuple:   # reductions, until the token shifts
+                    size, name, callback = step
+                    if callback is None:     # a unit rule: its one child is its value
+                        stack[-1] = rows[stack[-2]][name]
                     else:
-                        children = []
-                    values.append(callback(children))
-                    stack.append(table[stack[-1]][name])
-                step = table[stack[-1]].get(kind)
-            if step is None or kind == "$END":
-                if step == ACCEPT and stack[-1] == conf.end_state:
+                        if size:
+                            children = values[-size:]
+                            del stack[-size:]
+                            del values[-size:]
+                        else:
+                            children = []
+                        values.append(callback(children))
+                        stack.append(rows[stack[-1]][name])
+                    step = rows[stack[-1]][kind]
+                if step == ACCEPT:
                     return values[-1]
-                raise _NoAction
-            stack.append(step)
-            values.append(token_callbacks[kind](token) if kind in token_callbacks else token)
+                stack.append(step)
+                values.append(token_callbacks[kind](token) if kind in token_callbacks else token)
+        except KeyError:   # no step for this token here
+            pass
         raise _NoAction
