@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 from ..lang import BpError
+from ..numbers import whole
 
 OK, PROBLEM, BAD_INPUT = 0, 1, 2
 
@@ -35,12 +36,31 @@ def _commands() -> dict:
     return dict(sorted(found.items()))
 
 
+def number_option(rule, *limits, **kw):
+    """An argparse type from a rule of bpdebug.numbers: `--rtol` takes number_option(real, 0)."""
+    def parse(text: str):
+        try:
+            return rule(text, *limits, **kw)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
+
+
 def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp program") -> None:
     """FILE or -e EXPR, and --set NAME=VALUE, shared by every command that runs a program."""
     parser.add_argument("file", nargs="?", help=file_help)
     parser.add_argument("-e", "--expr", metavar="PROGRAM", help="program text instead of FILE, e.g. 'f = (x + y) * z'")
     parser.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
                         help="give a leaf a value (a number or a tensor such as [1, 2]); repeatable")
+    add_size_limit(parser)
+
+
+def add_size_limit(parser: argparse.ArgumentParser) -> None:
+    """--max-elements, on every command that builds a program (a trace's too)."""
+    from ..graph.arguments import MAX_ELEMENTS
+    parser.add_argument("--max-elements", type=number_option(whole, 1, None), default=MAX_ELEMENTS, metavar="N",
+                        help=f"the most elements a tensor may hold (default {MAX_ELEMENTS:,}); a program "
+                             "asking for more is refused when it loads")
 
 
 def set_values(args) -> dict:
@@ -111,10 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return BAD_INPUT
     args = parser.parse_args(argv)
+    from ..graph.arguments import MAX_ELEMENTS, elements_limited
+    limit = getattr(args, "max_elements", MAX_ELEMENTS)
     try:
-        return commands[args.command].main(args)
+        with elements_limited(limit):
+            return commands[args.command].main(args)
     except BpError as err:
         print(str(err), file=sys.stderr)
+        return BAD_INPUT
+    except MemoryError:
+        print(f"bpdebug: error: out of memory with tensors of up to {limit:,} elements; "
+              "a smaller --max-elements refuses such programs when they load", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import OK, PROBLEM
+from . import OK, PROBLEM, add_size_limit
 from ..lang import BpError
 
 NAME = "replay"
@@ -19,6 +19,7 @@ def configure(p) -> None:
                        help="print the state at the end of the recording, as `run --json` does")
     shown.add_argument("--print", dest="transcript", action="store_true",
                        help="print every step, as stepping through it in `script` would")
+    add_size_limit(p)
 
 
 def open_replay(path):

@@ -14,7 +14,7 @@ import numpy as np
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
 from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
-from .arguments import MAX_ELEMENTS, argument
+from .arguments import argument, check_size
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
 from .network import COSTS, cost, layer
@@ -64,16 +64,11 @@ class _Builder:
                 both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
                 raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
                                  span, hint=_shape_hint(op, str(err))) from None
-            size = 1
-            for s in shape:
-                size *= s
-            if size > MAX_ELEMENTS:
-                raise self.error(f"node '{name}' ({op.name}) would have shape {shape}: {size:,} elements "
-                                 f"({size * 8 / 1e9:.3g} GB)", span,
-                                 f"the limit is {MAX_ELEMENTS:,} elements a tensor; check the sizes that lead here")
+            check_size(self, f"node '{name}' ({op.name})", shape, span)
             needs = not op.constant and any(self.nodes[j].needs_grad for j in inputs)
         else:
             shape = np.shape(value)
+            check_size(self, f"{kind} '{name}'", shape, span)
             needs = kind in LEAF_KINDS
         node = Node(len(self.nodes), name, op, tuple(inputs), tuple(shape), kind, value, attrs, span,
                     self.call_stack[-1] if self.call_stack else None, needs)

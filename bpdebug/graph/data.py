@@ -19,6 +19,7 @@ import numpy as np
 
 from ..files import MAX_DATA_BYTES, read_limited
 from ..lang import BpError, ast, did_you_mean
+from .arguments import check_size, column, max_elements
 
 LOADERS = ("csv", "npy")
 _FILES_REFUSED: ContextVar[str | None] = ContextVar("files_refused", default=None)
@@ -111,6 +112,9 @@ def _csv(path: Path, e, cols, builder) -> np.ndarray:
         raise builder.error(f"'{name}' has no rows", e.args[0].span)
     header = first[1] if not any(_is_number(c) for c in first[1]) else None
     picked = _columns(cols, header, len(first[1]), name, builder)
+    if (text.count("\n") + 1) * len(picked) > max_elements():   # more lines than that: count rows
+        rows = sum(1 for _ in _rows(text)) - (header is not None)
+        check_size(builder, f"data '{builder.target}'", (rows, len(picked)), e.span)
     # numpy's parser for the common case (every cell a number, every row as wide as the
     # first); otherwise the slow path checks each row and names the first bad cell.
     try:
@@ -177,8 +181,8 @@ def _columns(cols, header, width: int, name: str, builder) -> list[int]:
                 raise builder.error(f"'{name}' has no column '{item.value}' (its columns: "
                                     f"{', '.join(header)})", item.span, did_you_mean(item.value, header))
             picked.append(header.index(item.value))
-        elif isinstance(item, ast.Num) and item.value == int(item.value):
-            index = int(item.value)
+        elif isinstance(item, ast.Num):
+            index = column(builder, item)
             if not -width <= index < width:
                 raise builder.error(f"'{name}' has no column {index}: it has {width} column(s), "
                                     f"indices 0 to {width - 1}", item.span)
@@ -200,18 +204,25 @@ def _is_number(cell: str) -> bool:
 
 
 # ---- npy --------------------------------------------------------------------------------
+def npy_header(f) -> tuple:
+    """(shape, dtype) of the .npy file open in `f`, read without reading the array."""
+    version = np.lib.format.read_magic(f)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _fortran, dtype = read_header(f)  # 3.0 differs from 2.0 only in field names' encoding
+    return shape, dtype
+
+
 def _check_npy_size(raw: bytes, name: str, e, builder) -> None:
     """Refuse an npy whose header promises more than its bytes hold: numpy allocates what the
     header says before it reads (a 100-byte file can ask for terabytes)."""
     f = io.BytesIO(raw)
-    version = np.lib.format.read_magic(f)
-    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _fortran, dtype = read_header(f)  # 3.0 differs from 2.0 only in field names' encoding
+    shape, dtype = npy_header(f)
     count = math.prod(shape)
     if not dtype.hasobject and count * dtype.itemsize > len(raw) - f.tell():
         raise builder.error(f"'{name}' is damaged: its header promises {count} values of {dtype} "
                             f"(shape {shape}) but the file holds {len(raw) - f.tell()} bytes of data",
                             e.args[0].span)
+    check_size(builder, f"data '{builder.target}'", shape, e.args[0].span)
 
 
 def _npy(path: Path, e, builder) -> np.ndarray:

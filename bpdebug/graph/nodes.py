@@ -2,12 +2,12 @@
 and how a node reads as code (`q = add x y`, `f = q*z`)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..lang import BpError, Span, did_you_mean
+from ..numbers import format_number
 from ..ops import LIST, Op
 
 LEAF_KINDS = ("leaf", "param", "data")
@@ -155,11 +155,3 @@ def format_value(value, limit: int = 6) -> str:
         return f"array{arr.shape}"
     return np.array2string(arr, precision=4, separator=", ", suppress_small=False,
                            formatter={"float_kind": format_number}).replace("\n", "")
-
-
-def format_number(x: float) -> str:
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x)) if x != 0 or math.copysign(1, x) > 0 else "0"
-    return f"{x:.6g}"
