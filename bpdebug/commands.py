@@ -14,6 +14,7 @@ from .engine import BACKWARD, FORWARD, SPECIAL_BREAKS, Session, Stop, StepEvent
 from .graph import MAX_TENSOR_DEPTH, format_value
 from .lang import BpError, did_you_mean, parse_condition
 from .lang import ast
+from .numbers import MAX_COUNT, whole
 
 
 @dataclass
@@ -73,12 +74,18 @@ def execute(session: Session, line: str) -> Result:
 
 # ---- moving ---------------------------------------------------------------------------------
 
+def whole_arg(arg: str, what: str, lo: int = 1, hi: int = MAX_COUNT) -> int:
+    """A whole number typed in a command (`step 3`, `delete 2`): every command reads its counts
+    and numbers here, so `²`, `1e309` or `-1` get one answer everywhere."""
+    try:
+        return whole(arg, lo, hi)
+    except ValueError as err:
+        raise BpError(f"{what} {err}") from None
+
+
 def count_arg(arg: str) -> int:
-    if not arg:
-        return 1
-    if not (arg.isascii() and arg.isdigit() and len(arg) <= 12) or int(arg) < 1:
-        raise BpError(f"expected a positive whole number of steps, got '{arg}'")
-    return int(arg)
+    """How many steps: 1 without a number."""
+    return whole_arg(arg, "the number of steps") if arg else 1
 
 
 def after_move(session: Session, stop: Stop | None = None) -> Result:
@@ -232,9 +239,7 @@ def command_tbreak(session: Session, arg: str) -> Result:
 
 
 def _bp_number(arg: str) -> int:
-    if not arg.isdigit():
-        raise BpError(f"expected a breakpoint number, got '{arg}'")
-    return int(arg)
+    return whole_arg(arg, "a breakpoint number")
 
 
 def command_delete(session: Session, arg: str) -> Result:
@@ -242,18 +247,21 @@ def command_delete(session: Session, arg: str) -> Result:
         n = len(session.breakpoints)
         session.breakpoints.clear()
         return Result(f"deleted {n} breakpoint(s)")
-    session.delete_breakpoint(_bp_number(arg))
-    return Result(f"deleted breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    session.delete_breakpoint(b.id)
+    return Result(f"deleted breakpoint {b.id}")
 
 
 def command_disable(session: Session, arg: str) -> Result:
-    session.breakpoint(_bp_number(arg)).enabled = False
-    return Result(f"disabled breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    b.enabled = False
+    return Result(f"disabled breakpoint {b.id}")
 
 
 def command_enable(session: Session, arg: str) -> Result:
-    session.breakpoint(_bp_number(arg)).enabled = True
-    return Result(f"enabled breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    b.enabled = True
+    return Result(f"enabled breakpoint {b.id}")
 
 
 def command_watch(session: Session, arg: str) -> Result:
@@ -265,7 +273,7 @@ def command_watch(session: Session, arg: str) -> Result:
 
 
 def command_unwatch(session: Session, arg: str) -> Result:
-    n = _bp_number(arg)
+    n = whole_arg(arg, "a watch number")
     if not 1 <= n <= len(session.watches):
         raise BpError(f"no watch number {n}")
     w = session.watches.pop(n - 1)

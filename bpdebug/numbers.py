@@ -37,9 +37,12 @@ def number(raw: str | float) -> float:
     raise ValueError(f"expected a number, got '{raw}'")
 
 
-def shown(raw: str | float) -> str:
-    """The value as the user gave it: text as typed, a number as bpdebug writes numbers."""
-    return raw if isinstance(raw, str) else format_number(float(raw))
+def shown(raw: str | float, most: int = 40) -> str:
+    """The value as the user gave it: text as typed (its start, if long), a number as bpdebug
+    writes numbers."""
+    if not isinstance(raw, str):
+        return format_number(float(raw))
+    return raw if len(raw) <= most else f"{raw[:most // 2]}… ({len(raw):,} characters)"
 
 
 def whole(raw: str | float, lo: int, hi: int | None) -> int:

@@ -97,9 +97,28 @@ def test_until(s):
     assert error(s, "until qq") == "no node named 'qq' (did you mean 'q'?)"
 
 
-@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3", "²", "9" * 5000])
-def test_step_counts_must_be_positive_whole_numbers(s, arg):
-    assert error(s, f"step {arg}") == f"expected a positive whole number of steps, got '{arg}'"
+@pytest.mark.parametrize("arg, shown", [("0", "0"), ("-1", "-1"), ("x", "x"), ("1.5", "1.5"), ("²", "²"),
+                                        ("inf", "inf"), ("1e309", "1e309"), ("10^12", "10^12"),
+                                        ("1e12", "1e12"), ("9" * 5000, "9" * 20 + "… (5,000 characters)")])
+def test_step_counts_must_be_positive_whole_numbers(s, arg, shown):
+    assert error(s, f"step {arg}") == f"the number of steps must be a whole number from 1 to 1000000000, got {shown}"
+
+
+@pytest.mark.parametrize("command, what", [("back", "the number of steps"), ("delete", "a breakpoint number"),
+                                           ("enable", "a breakpoint number"), ("disable", "a breakpoint number"),
+                                           ("unwatch", "a watch number")])
+@pytest.mark.parametrize("arg", ["²", "³", "٣", "-1", "0", "inf", "nan", "1e309", "10^12", "1_0", "0x1"])
+def test_every_command_reads_its_numbers_with_one_rule(s, command, what, arg):
+    run(s, "break q", "watch x", "step 3")
+    assert error(s, f"{command} {arg}") == f"{what} must be a whole number from 1 to 1000000000, got {arg}"
+    assert len(s.breakpoints) == 1 and len(s.watches) == 1 and s.t == 3
+
+
+def test_a_count_may_be_written_as_a_whole_float(s):
+    run(s, "step 1e0")
+    assert s.t == 1
+    run(s, "step 2.0")
+    assert s.t == 3
 
 
 # ---- breakpoints -------------------------------------------------------------------------------------
@@ -144,7 +163,7 @@ def test_info_disable_enable_delete(s):
     assert run(s, "delete 1").text == "deleted breakpoint 1"
     assert run(s, "delete").text == "deleted 0 breakpoint(s)"
     assert error(s, "delete 7") == "no breakpoint number 7"
-    assert error(s, "disable x") == "expected a breakpoint number, got 'x'"
+    assert error(s, "disable x") == "a breakpoint number must be a whole number from 1 to 1000000000, got x"
     assert run(s, "break").text == "no breakpoints"
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from time import perf_counter
 
+from ..commands import count_arg
 from ..engine import DONE
+from ..lang import BpError
 from ..train import UPDATE
 from .running import CHUNK_SECONDS, Running
 from .widgets.banner import Banner
@@ -146,11 +148,12 @@ class TrainingKeys:
         if name == "set" and not tr.applied:
             return False               # in the passes: recompute as without training
         count = 1
-        if name in ("train", "step", "back") and arg:
-            if not arg.isdigit() or int(arg) < 1:
-                self.log_panel.command(line, f"expected a positive whole number, got '{arg}'", True)
+        if name in ("train", "step", "back"):
+            try:
+                count = count_arg(arg)
+            except BpError as err:
+                self.log_panel.command(line, err.message, True)
                 return True
-            count = int(arg)
         if name == "set":
             self.log_panel.command(line, "the updates have begun: take them back (r) or finish the "
                                          "training step (t) before setting a leaf", True)
