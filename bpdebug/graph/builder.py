@@ -43,6 +43,7 @@ class _Builder:
         self.expanding: list[str] = []     # the `def`s being expanded, shared with fragments
         self.counter = 0
         self.target = ""
+        self.data_files: list = []         # the paths data leaves were read from
 
     # ---- errors -------------------------------------------------------------------------
     def error(self, message, span, hint=None) -> BpError:
@@ -130,8 +131,10 @@ class _Builder:
                 f"the output '{node.name}' has shape {node.shape}; the backward pass needs a scalar "
                 "output", output_span,
                 "reduce it with sum(...) or mean(...), or name a scalar with `output NAME`")
-        return Graph(self.nodes, self.names, out, self.calls, self.program.source,
-                     self.program.filename, {k: v.node for k, v in self.defs.items()})
+        graph = Graph(self.nodes, self.names, out, self.calls, self.program.source,
+                      self.program.filename, {k: v.node for k, v in self.defs.items()})
+        graph.data_files = tuple(self.data_files)
+        return graph
 
     def define(self, st: ast.Def) -> None:
         if st.name in self.defs:

@@ -55,6 +55,7 @@ def load_data(e, builder) -> np.ndarray:
                                 (f" (it accepts {', '.join(accepted)})" if accepted else ""),
                                 span, did_you_mean(key, accepted))
     path = Path(builder.base_dir or Path.cwd()) / e.args[0].value
+    builder.data_files.append(path)
     if e.func == "csv":
         cols = next((v for k, v, _ in e.kwargs if k == "cols"), None)
         value = _csv(path, e, cols, builder)

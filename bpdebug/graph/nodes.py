@@ -61,6 +61,7 @@ class Graph:
         self.source = source
         self.filename = filename
         self.defs = defs
+        self.data_files: tuple = ()            # the files data leaves were read from
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
             # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in
