@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import pkgutil
 import sys
@@ -96,6 +97,8 @@ def load_session(args):
     if getattr(args, "load", None):
         from ..train.weights import load_params
         load_params(session, args.load, skip=values)
+    from ._outputs import refuse_overwriting_inputs
+    refuse_overwriting_inputs(args, session)    # before anything is written
     return session
 
 
@@ -121,8 +124,19 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     return parser
 
 
+def _escape_what_cannot_be_encoded() -> None:
+    """Print any text safely: argv that is not UTF-8 reaches Python as lone surrogates (`-c $'\\xff'`),
+    which a strict stdout cannot encode. Both streams write them backslash-escaped (`\\udcff`),
+    as Python's stderr already does, so no printer (transcript, table, JSON, errors) can crash on
+    them and the terminal never gets bytes that are not UTF-8."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _escape_what_cannot_be_encoded()
     commands = _commands()
     if argv and argv[0] not in commands and argv[0] not in ("-h", "--help", "--version") and "tui" in commands:
         argv.insert(0, "tui")  # `bpdebug FILE` and `bpdebug -e ...` open the TUI

@@ -54,7 +54,7 @@ def main(args) -> int:
         print(text, end="")
         return OK
     try:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_text(text, encoding="utf-8", errors="backslashreplace")   # a file name not in UTF-8
     except OSError as err:
         raise BpError(f"cannot write {args.output}: {err.strerror or err}") from None
     return OK
