@@ -5,11 +5,13 @@ lives in the Session. Each command is a `command_<name>` function taking (sessio
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .conditions import Expression
+from .conditions import CURRENT, Expression
+from .describe import describe_event, describe_node, full_value, where_text  # noqa: F401
 from .engine import BACKWARD, FORWARD, SPECIAL_BREAKS, Session, Stop, StepEvent
 from .graph import MAX_TENSOR_DEPTH, format_value
 from .lang import BpError, did_you_mean, parse_condition
@@ -23,36 +25,59 @@ class Result:
     stop: Stop | None = None
     event: StepEvent | None = None
     error: bool = False
+    quit: bool = False       # `quit`: the front end ends the session
 
 
 ALIASES = {"s": "step", "n": "next", "c": "continue", "cont": "continue", "b": "break",
            "p": "print", "w": "where", "l": "list", "r": "back", "u": "until", "unt": "until",
-           "h": "help", "?": "help", "d": "delete", "i": "info", "run": "restart"}
+           "h": "help", "?": "help", "d": "delete", "i": "info", "run": "restart", "j": "jump",
+           "q": "quit", "exit": "quit"}
 
-HELP = {
-    "step": "step [N]          (s) take N single steps (default 1), entering `def` bodies",
-    "next": "next              (n) step over a call of a `def` as one step",
-    "continue": "continue          (c) run to the next breakpoint or the end",
-    "back": "back [N]          (r) take back N steps, restoring every value and gradient",
-    "until": "until NODE        (u) run until NODE is stepped (in this pass, else the next)",
-    "break": "break [forward|backward] [NODE] [if COND]   (b) set a breakpoint; "
-             "`break nonfinite` (where nan/inf is born), `break mismatch` (a wrong backward rule)",
-    "tbreak": "tbreak ...        a breakpoint that deletes itself when hit",
-    "delete": "delete [N]        delete breakpoint N (all without N)",
-    "disable": "disable N         disable breakpoint N",
-    "enable": "enable N          enable breakpoint N",
-    "watch": "watch EXPR        show EXPR at every stop, e.g. `watch grad(x)`, `watch norm(grad)`",
-    "unwatch": "unwatch N         remove watch N",
-    "print": "print NODE|EXPR   (p) a node's formula, value and gradient, or an expression",
-    "where": "where             (w) the pass, the step, the current node and the calls around it",
-    "list": "list [all]        (l) the graph as code, one node a line; `->` marks the current node",
-    "set": "set LEAF = VALUE  give a leaf a new value and recompute up to here",
-    "restart": "restart           back to before the first step (breakpoints stay)",
-    "info": "info breakpoints|watches",
-    "check": "check [NODE]      check backward rules against central differences: the failing "
-             "computed nodes, or NODE's answers side by side",
-    "help": "help [COMMAND]    (h) this list",
+# command -> (usage, what it does); `help` and the TUI's help screen lay them out in columns
+COMMANDS = {
+    "step": ("step [N]", "take N single steps (default 1), entering `def` bodies"),
+    "next": ("next", "step over a call of a `def` as one step"),
+    "continue": ("continue", "run to the next breakpoint or the end"),
+    "back": ("back [N]", "take back N steps, restoring every value and gradient"),
+    "until": ("until NODE", "run until NODE is stepped (in this pass, else the next)"),
+    "jump": ("jump STEP", "go to STEP steps taken (0 to the last), passing breakpoints by"),
+    "break": ("break [forward|backward] [NODE] [if COND]",
+              "set a breakpoint; `break nonfinite` (where nan/inf is born), `break mismatch` "
+              "(a wrong backward rule)"),
+    "tbreak": ("tbreak ...", "a breakpoint that deletes itself when hit"),
+    "condition": ("condition N [COND]", "give breakpoint N a condition (none: remove it)"),
+    "ignore": ("ignore N COUNT", "pass breakpoint N by its next COUNT hits"),
+    "delete": ("delete [N]", "delete breakpoint N (all without N)"),
+    "disable": ("disable N", "disable breakpoint N"),
+    "enable": ("enable N", "enable breakpoint N"),
+    "watch": ("watch EXPR", "show EXPR at every stop, e.g. `watch grad(x)`, `watch norm(grad)`"),
+    "unwatch": ("unwatch N", "remove watch N"),
+    "print": ("print [NODE|EXPR]", "a node's formula, value and gradient, or an expression"),
+    "where": ("where", "the pass, the step, the current node and the `def` calls around it"),
+    "up": ("up", "to the `def` call around the current node (or around that one)"),
+    "down": ("down", "back toward the current node"),
+    "list": ("list [all]", "the graph as code, one node a line; `->` marks the current node"),
+    "set": ("set LEAF = VALUE", "give a leaf a new value and recompute up to here"),
+    "restart": ("restart", "back to before the first step (breakpoints stay)"),
+    "info": ("info breakpoints|watches", "list them"),
+    "check": ("check [NODE]", "check backward rules against central differences: the failing "
+                              "computed nodes, or NODE's answers side by side"),
+    "help": ("help [COMMAND]", "this list"),
+    "quit": ("quit", "leave the debugger"),
 }
+
+
+def aliases_of(name: str) -> list[str]:
+    return [a for a, n in ALIASES.items() if n == name]
+
+
+def help_line(name: str, table: dict = COMMANDS, width: int = 18) -> str:
+    """`step [N]          (s) take N single steps ...`: usage, aliases, what it does (`table`:
+    COMMANDS, or those with a trainer's commands, train.commands.COMMANDS, over them)."""
+    usage, what = table[name]
+    aliases = aliases_of(name)
+    return (f"{usage:<{width}}" if len(usage) < width else usage + "   ") \
+        + (f"({', '.join(aliases)}) " if aliases else "") + what
 
 
 def execute(session: Session, line: str) -> Result:
@@ -64,7 +89,7 @@ def execute(session: Session, line: str) -> Result:
     name = ALIASES.get(word, word)
     handler = globals().get(f"command_{name}")
     if handler is None:
-        hint = did_you_mean(word, list(HELP) + list(ALIASES))
+        hint = did_you_mean(word, list(COMMANDS) + list(ALIASES))
         return Result(f"unknown command '{word}'" + (f"; {hint}" if hint else "; type `help`"), error=True)
     try:
         return handler(session, arg.strip())
@@ -148,6 +173,11 @@ def command_until(session: Session, arg: str) -> Result:
     if not arg:
         raise BpError("until needs a node name: until NODE")
     return after_move(session, session.until(arg))
+
+
+def command_jump(session: Session, arg: str) -> Result:
+    session.goto(whole_arg(arg, "the step to jump to", 0, session.total))
+    return after_move(session)
 
 
 def command_restart(session: Session, arg: str) -> Result:
@@ -242,6 +272,24 @@ def _bp_number(arg: str) -> int:
     return whole_arg(arg, "a breakpoint number")
 
 
+def command_condition(session: Session, arg: str) -> Result:
+    number, _, cond = arg.partition(" ")
+    b = session.breakpoint(_bp_number(number))
+    cond = cond.strip()
+    b.condition = Expression(cond, session.graph.names) if cond else None
+    return Result(f"breakpoint {b.id}: {b.describe(session.graph)}")
+
+
+def command_ignore(session: Session, arg: str) -> Result:
+    number, _, count = arg.partition(" ")
+    b = session.breakpoint(_bp_number(number))
+    if not count.strip():
+        raise BpError("usage: ignore N COUNT: breakpoint N passes by its next COUNT hits")
+    b.ignore = whole_arg(count.strip(), "the number of hits to pass by", 0)
+    return Result(f"breakpoint {b.id} will pass by its next {b.ignore} hit(s)" if b.ignore
+                  else f"breakpoint {b.id} will stop at its next hit")
+
+
 def command_delete(session: Session, arg: str) -> Result:
     if not arg:
         n = len(session.breakpoints)
@@ -286,7 +334,8 @@ def command_info(session: Session, arg: str) -> Result:
         if not session.breakpoints:
             return Result("no breakpoints")
         rows = [f"{b.id:>3}  {'on ' if b.enabled else 'off'}  {'temp' if b.temporary else 'keep'}  "
-                f"hits {b.hits:<4} {b.describe(session.graph)}" for b in session.breakpoints]
+                f"hits {b.hits:<4} {b.describe(session.graph)}"
+                + (f"   (passing by {b.ignore} more hit(s))" if b.ignore else "") for b in session.breakpoints]
         return Result("  id  state keep  hits  where\n" + "\n".join(rows))
     if "watches".startswith(what) and what:
         if not session.watches:
@@ -303,34 +352,49 @@ def command_check(session: Session, arg: str) -> Result:
     return Result(check_text(session, arg or None))
 
 
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
 def command_print(session: Session, arg: str) -> Result:
     if not arg:
         if session.current is None:
             return Result("nothing stepped yet")
-        arg = session.graph.nodes[session.current].name
+        return Result(describe_node(session, session.frames()[session.frame]))
     if arg in session.graph.names:
         return Result(describe_node(session, session.graph.index(arg)))
+    if NAME.fullmatch(arg) and arg not in CURRENT:
+        session.graph.index(arg)             # no node named so: say that, with a suggestion
     try:
-        value = Expression(arg, session.graph.names).evaluate(session.lookup)
+        value = Expression(arg, session.graph.names, "expression").evaluate(session.lookup)
     except (ValueError, TypeError) as err:  # numpy's word on shapes that do not fit
         raise BpError(f"cannot evaluate {arg}: {err}") from None
-    return Result(f"{arg} = {_full(value)}")
+    return Result(f"{arg} = " + full_value(value).replace("\n", "\n" + " " * (len(arg) + 3)))
 
 
 def command_where(session: Session, arg: str) -> Result:
-    g = session.graph
-    lines = [f"{session.pass_} pass, {session.t} of {session.total} steps taken"]
-    if session.current is not None:
-        node = g.nodes[session.current]
-        lines.append(f"current: {g.formula(node)}   (line {node.span.line})" if node.span
-                     else f"current: {g.formula(node)}")
-        for c in g.calls:
-            if c.start <= node.index <= c.end:
-                lines.append(f"  inside {c.op}({', '.join(c.args)})")
-    if session.upcoming is not None:
-        nxt = session.upcoming
-        lines.append(f"next: {session.pass_at(session.t)} {g.nodes[nxt].name}")
-    return Result("\n".join(lines))
+    return Result(where_text(session))
+
+
+def _frame(session: Session, step: int) -> Result:
+    frames = session.frames()
+    k = session.frame + step
+    if not frames:
+        return Result("nothing stepped yet")
+    if k >= len(frames):
+        raise BpError("no `def` call around this one" if len(frames) > 1
+                      else f"{session.graph.nodes[frames[0]].name} is not inside a `def` call")
+    if k < 0:
+        raise BpError("already at the current node")
+    session.select_frame(k)
+    return Result(where_text(session))
+
+
+def command_up(session: Session, arg: str) -> Result:
+    return _frame(session, 1)
+
+
+def command_down(session: Session, arg: str) -> Result:
+    return _frame(session, -1)
 
 
 def command_list(session: Session, arg: str) -> Result:
@@ -349,59 +413,11 @@ def command_list(session: Session, arg: str) -> Result:
 def command_help(session: Session, arg: str) -> Result:
     if arg:
         name = ALIASES.get(arg, arg)
-        if name not in HELP:
-            raise BpError(f"no command '{arg}'", hint=did_you_mean(arg, HELP))
-        return Result(HELP[name])
-    return Result("\n".join(HELP.values()))
+        if name not in COMMANDS:
+            raise BpError(f"no command '{arg}'", hint=did_you_mean(arg, COMMANDS))
+        return Result(help_line(name))
+    return Result("\n".join(help_line(name) for name in COMMANDS))
 
 
-# ---- text ------------------------------------------------------------------------------------
-
-def _full(x) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, (bool, np.bool_)):  # `p isnan(grad)` reads True, not 1
-        return str(bool(x))
-    if np.ndim(x) == 0:
-        return format_value(x)
-    x = np.asarray(x)
-    # images (N, C, H, W): two items at each end of each axis keep a summary on one screen
-    return np.array2string(x, precision=6, threshold=200, edgeitems=3 if x.ndim <= 2 else 2)
-
-
-def describe_node(session: Session, i: int) -> str:
-    g = session.graph
-    node = g.nodes[i]
-    lines = [g.formula(node), f"  op {g.op_label(node)}, shape {node.shape}"]
-    lines.append(f"  value: {_full(session.values[i])}")
-    grad = session.grads[i]
-    lines.append(f"  grad:  {_full(grad)}" + ("" if session.t > session.n or grad is None else " (seed)"))
-    received = session.received(i)
-    if received:
-        lines.append("  received: " + ", ".join(f"from {n} {format_value(c)}" for n, c in received))
-    return "\n".join(lines)
-
-
-def describe_event(session: Session, ev: StepEvent) -> str:
-    head = f"[{ev.pass_} {ev.step + 1}/{ev.total}] {ev.formula}"
-    lines = [head]
-    if ev.pass_ == FORWARD:
-        if ev.inputs:
-            lines.append("  " + ", ".join(f"{n} = {format_value(v)}" for n, v in ev.inputs))
-            lines.append(f"  {ev.node.name} = {format_value(ev.value)}")
-        return "\n".join(lines)
-    lines.append(f"  upstream dL/d{ev.node.name} = {format_value(ev.upstream)}")
-    for t in ev.terms:
-        if t.contribution is None:
-            continue
-        local = f" = {format_value(t.local)}" if t.local is not None else ""
-        if t.derivative.endswith(local):  # `d(x + y)/dx = 1`, not `= 1 = 1`
-            local = ""
-        lines.append(f"  {t.derivative}{local};  contribution {format_value(t.contribution)}"
-                     f"  ->  dL/d{t.input} = {format_value(t.accumulated)}")
-    if not ev.node.inputs:
-        received = session.received(ev.node.index)
-        lines.append(f"  dL/d{ev.node.name} = {format_value(ev.upstream)}"
-                     + (" (" + ", ".join(f"from {n} {format_value(c)}" for n, c in received) + ")"
-                        if len(received) > 1 else ""))
-    return "\n".join(lines)
+def command_quit(session: Session, arg: str) -> Result:
+    return Result("", quit=True)

@@ -12,8 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from .graph.nodes import name_hint
 from .lang import ast
 from .lang import BpError, did_you_mean, parse_condition
+from .ops.indexing import Key, key_problem
 
 CURRENT = ("value", "grad", "upstream", "step")
 
@@ -32,9 +34,16 @@ FUNCTIONS: dict[str, Callable] = {
 }
 _BINARY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
-    "matmul": np.matmul, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal,
+    "matmul": np.matmul, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal,
 }
+
+
+def _indexed(x, key: Key):
+    problem = key_problem(np.shape(x), key)
+    if problem:
+        raise ValueError(f"cannot index a value of shape {np.shape(x)} with {key}: {problem[1]}")
+    return np.asarray(x)[key]
 
 
 def truth(x) -> bool:
@@ -42,10 +51,12 @@ def truth(x) -> bool:
 
 
 class Expression:
-    """A parsed condition; `evaluate(context)` with context.lookup(var, node_name=None)."""
+    """A parsed condition; `evaluate(context)` with context.lookup(var, node_name=None).
+    `what` names it in error messages: a condition, a watch, an expression to print."""
 
-    def __init__(self, text: str, node_names):
+    def __init__(self, text: str, node_names, what: str = "condition"):
         self.text = text.strip()
+        self.what = what
         try:
             self.tree = parse_condition(self.text)
         except BpError as err:
@@ -59,8 +70,8 @@ class Expression:
             e = stack.pop()
             if isinstance(e, ast.Name):
                 if e.name not in CURRENT and e.name not in node_names:
-                    raise BpError(f"unknown name '{e.name}' in condition", e.span, self.text, "<condition>",
-                                  did_you_mean(e.name, list(CURRENT) + list(node_names)))
+                    raise BpError(f"unknown name '{e.name}' in {self.what}", e.span, self.text, "<condition>",
+                                  name_hint(e.name, list(CURRENT) + list(node_names)))
             elif isinstance(e, ast.Call):
                 if e.func in ("value", "grad"):
                     if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or e.args[0].name not in node_names:
@@ -68,19 +79,25 @@ class Expression:
                                       did_you_mean(getattr(e.args[0], "name", ""), node_names) if e.args else None)
                     continue
                 if e.func not in FUNCTIONS:
-                    raise BpError(f"unknown function '{e.func}' in condition", e.func_span, self.text,
+                    raise BpError(f"unknown function '{e.func}' in {self.what}", e.func_span, self.text,
                                   "<condition>", did_you_mean(e.func, FUNCTIONS))
                 arity = (1, 2) if e.func in ("max", "min") else (1,)
                 if len(e.args) not in arity or e.kwargs:
                     raise BpError(f"{e.func}() takes {' or '.join(map(str, arity))} argument(s)", e.span,
                                   self.text, "<condition>")
                 stack.extend(e.args)
+            elif isinstance(e, ast.Index):   # `grad(W)[0, 1]`
+                try:
+                    ast.index_parts(e)
+                except BpError as err:
+                    raise err.located(self.text, "<condition>") from None
+                stack.append(e.operand)
             elif isinstance(e, ast.Unary):
                 stack.append(e.operand)
             elif isinstance(e, ast.Binary):
                 stack.extend((e.left, e.right))
             elif isinstance(e, (ast.Str, ast.Tensor)):
-                raise BpError("conditions take numbers, names and functions", e.span, self.text, "<condition>")
+                raise BpError(f"{'an' if self.what[0] in 'aeiou' else 'a'} {self.what} takes numbers, names and functions", e.span, self.text, "<condition>")
 
     def evaluate(self, lookup: Callable):
         """lookup(var, node_name) -> value, for var in value/grad/upstream/step."""
@@ -97,9 +114,12 @@ class Expression:
                     results.append(lookup(e.func, e.args[0].name))
                 elif not ready:
                     stack.append((e, True))
-                    kids = (e.operand,) if isinstance(e, ast.Unary) else (
+                    kids = (e.operand,) if isinstance(e, (ast.Unary, ast.Index)) else (
                         (e.left, e.right) if isinstance(e, ast.Binary) else e.args)
                     stack.extend((k, False) for k in reversed(kids))
+                elif isinstance(e, ast.Index):
+                    x = results.pop()
+                    results.append(None if x is None else _indexed(x, Key(ast.index_parts(e))))
                 elif isinstance(e, ast.Unary):
                     x = results.pop()
                     results.append(not truth(x) if e.op == "not" else None if x is None else np.negative(x))
@@ -110,7 +130,7 @@ class Expression:
                     elif e.op == "or":
                         results.append(truth(a) or truth(b))
                     elif a is None or b is None:
-                        results.append(False if e.op in ("<", "<=", ">", ">=", "==") else None)
+                        results.append(False if e.op in ("lt", "le", "gt", "ge", "eq") else None)
                     else:
                         results.append(_BINARY[e.op](a, b))
                 else:

@@ -13,37 +13,12 @@ import numpy as np
 
 from .check.breaks import SPECIAL_BREAKS
 from .conditions import Expression
-from .graph import Graph, Node
+from .events import (BACKWARD, DONE, FORWARD, StepEvent, call_event, enclosing_call,  # noqa: F401
+                     plain as _plain, received, running_sums, step_event)
+from .graph import Graph
 from .kernel import Kernel, seed_gradient
 from .lang import BpError
 from .report import finite
-
-FORWARD, BACKWARD, DONE = "forward", "backward", "done"
-
-
-@dataclass
-class Term:
-    """What one input of a node gets in the backward pass."""
-
-    input: str
-    derivative: str          # "d(q*z)/dq = z"
-    local: object            # the local derivative's value (elementwise ops), else None
-    contribution: object     # upstream x local, summed back to the input's shape
-    accumulated: object      # the input's gradient after this step
-
-
-@dataclass
-class StepEvent:
-    step: int                # 0-based index of the step just taken
-    total: int
-    pass_: str
-    node: Node
-    formula: str
-    inputs: list             # [(name, value)]
-    value: object
-    upstream: object = None  # dL/d(node), backward only
-    terms: list = field(default_factory=list)
-
 
 @dataclass
 class Stop:
@@ -71,6 +46,7 @@ class Breakpoint:
     hits: int = 0
     special: str | None = None       # a named check such as "nonfinite"
     label: str = ""
+    ignore: int = 0                  # hits still to pass over (pdb's `ignore N COUNT`)
 
     def describe(self, graph: Graph) -> str:
         parts = [self.special or ""]
@@ -90,6 +66,7 @@ class Session:
         self.watches: list[Expression] = []
         self._next_bp = 1
         self.recorder = None            # a trace recorder (bpdebug.trace): told of each step taken
+        self._moved()
         self.restart()
 
     @cached_property
@@ -107,8 +84,14 @@ class Session:
         out = self.graph.output
         self.grads[out] = seed_gradient(self.graph.nodes[out].shape)
         self._undo: list = []           # the gradients backward steps overwrote, in order
+        self._moved()
         if self.recorder is not None:
             self.recorder.restarted(self)
+
+    def _moved(self) -> None:
+        """Forget what belongs to the last stop: every move calls this."""
+        self._over = None               # (t, call index): `next` took that `def` call as one step
+        self._frame = (0, 0)            # (t, k): `up` went k calls out from the current node
 
     @property
     def pass_(self) -> str:
@@ -123,12 +106,55 @@ class Session:
 
     @property
     def current(self) -> int | None:
-        """The node of the step just taken (None before the first step)."""
+        """The node of the step just taken (None before the first step); after `next` took a
+        `def` call as one step, the call's return node (the node that reads `y = sq(x)`)."""
+        over = self._over
+        if over is not None and over[0] == self.t:
+            return self.graph.calls[over[1]].end
         return self.node_at(self.t - 1) if self.t else None
+
+    @property
+    def stepped_over(self):
+        """The `def` call (an InlineCall) `next` just took as one step, or None."""
+        over = self._over
+        return self.graph.calls[over[1]] if over is not None and over[0] == self.t else None
 
     @property
     def upcoming(self) -> int | None:
         return self.node_at(self.t) if self.t < self.total else None
+
+    def position(self) -> tuple[str, int, int]:
+        """(pass, steps taken, steps in all): the one step count every view shows, `step 7 of
+        10` (a trainer adds its update phase, counted apart: train.Trainer.position)."""
+        return self.pass_, self.t, self.total
+
+    def grad_label(self, name: str) -> str:
+        """How the gradient of node `name` is written: d(output)/d(name), `df/dq`."""
+        return f"d{self.graph.nodes[self.graph.output].name}/d{name}"
+
+    # ---- the `def` calls around the current node (pdb's frames) ---------------------------
+    def frames(self) -> list[int]:
+        """The current node, then the return node of each `def` call whose body holds it,
+        innermost first ([] before the first step)."""
+        i = self.current
+        frames = [] if i is None else [i]
+        while frames and (call := enclosing_call(self.graph, frames[-1])) is not None:
+            frames.append(call.end)
+        return frames
+
+    @property
+    def frame(self) -> int:
+        """How many calls out from the current node `up` has gone (0 after any move)."""
+        t, k = self._frame
+        return k if t == self.t else 0
+
+    def select_frame(self, k: int) -> int:
+        """Go to frame k of frames() (as `up` and `down` do); its node."""
+        frames = self.frames()
+        if not 0 <= k < len(frames):
+            raise BpError("no call around the current node there" if frames else "nothing stepped yet")
+        self._frame = (self.t, k)
+        return frames[k]
 
     # ---- reading state --------------------------------------------------------------------
     def value(self, name: str):
@@ -141,46 +167,26 @@ class Session:
             g = np.zeros(self.graph.nodes[i].shape)
         return _plain(g)
 
-    def received(self, i: int) -> list:
-        """[(consumer name, contribution)] for the contributions node i has received so far."""
-        done_below = self.total - self.t  # backward steps taken cover nodes >= this index
-        out = []
-        for c in self.graph.consumers[i]:
-            if c >= done_below and self.t > self.n:
-                cs = self.contributions(c)
-                for k, j in enumerate(self.graph.nodes[c].inputs):
-                    if j == i and cs[k] is not None:
-                        out.append((self.graph.nodes[c].name, _plain(cs[k])))
-        return out
+    def received(self, i: int, limit: int | None = None, until: tuple | None = None) -> list:
+        """[(consumer name, contribution)], each contribution node i has received so far, in
+        the order they arrived (see events.received for `limit` and `until`)."""
+        return received(self, i, limit, until)
 
     def event(self, step: int | None = None) -> StepEvent | None:
-        """What the given step (default: the last one taken) did, read from the current state."""
+        """What the given step (default: the last one taken) did, read from the current state;
+        the last step after `next` took a `def` call as one step is that whole call."""
         step = self.t - 1 if step is None else step
         if step < 0 or step >= self.t:
             return None
-        i = self.node_at(step)
-        g = self.graph
-        node = g.nodes[i]
-        ev = StepEvent(step, self.total, self.pass_at(step), node, g.formula(node),
-                       [(g.nodes[j].name, _plain(self.values[j])) for j in node.inputs],
-                       _plain(self.values[i]))
-        if ev.pass_ == BACKWARD:
-            ev.upstream = _plain(self.grads[i])
-            ev.terms = self._terms(i)
-        return ev
+        over = self.stepped_over
+        if over is not None and step == self.t - 1:
+            return call_event(self, over, step)
+        return step_event(self, step)
 
-    def _terms(self, i: int) -> list:
-        g, node = self.graph, self.graph.nodes[i]
-        cs = self.contributions(i)
-        locals_ = self.local_derivatives(i)
-        out_text = g.expression(node) if node.kind == "op" else ""
-        terms = []
-        for k, j in enumerate(node.inputs):
-            name = g.nodes[j].name
-            terms.append(Term(name, f"d({out_text})/d{name} = {g.local_text(node, k)}", locals_[k],
-                              _plain(cs[k]) if g.nodes[j].needs_grad else None,
-                              _plain(self.grads[j]) if g.nodes[j].needs_grad else None))
-        return terms
+    def accumulated(self, i: int) -> list:
+        """Per input slot of node i: the input's gradient once the backward step of i had added
+        that slot's contribution (a running sum: x*x reads 3, then 6)."""
+        return running_sums(self, i)
 
     def contributions(self, i: int) -> tuple:
         """What the backward step of node i sends to each of its inputs."""
@@ -214,14 +220,23 @@ class Session:
                 start = self.t
                 if recorder is not None:
                     chunk = recorder.chunk          # the recorder sizes chunks by their time
-                if self.t < self.n:
-                    stop = min(self.n, self.t + steps, self.t + chunk)
-                    self.kernel.forward(self.values, self.t, stop)
-                else:
-                    hi = self.total - self.t                  # next backward node is hi - 1
-                    lo = max(0, hi - min(steps, chunk))
-                    self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
-                    stop = self.total - lo
+                try:
+                    if self.t < self.n:
+                        stop = min(self.n, self.t + steps, self.t + chunk)
+                        self.kernel.forward(self.values, self.t, stop)
+                    else:
+                        hi = self.total - self.t                  # next backward node is hi - 1
+                        lo = max(0, hi - min(steps, chunk))
+                        self.kernel.backward(self.values, self.grads, lo, hi, self._undo, sent)
+                        stop = self.total - lo
+                except Exception:
+                    # An op written in Python failed: stand just before its step, so that the
+                    # steps before it can be looked at and taken back.
+                    failed = self.kernel.failed
+                    self.t = failed if start < self.n else self.total - 1 - failed
+                    if recorder is not None and self.t > start:
+                        recorder.took(self, start, self.t)
+                    raise
                 steps -= stop - self.t
                 self.t = stop
                 if recorder is not None:
@@ -236,6 +251,7 @@ class Session:
 
     def run(self, limit: int | None = None) -> Stop:
         """Continue until a breakpoint, the end of the backward pass, or `limit` steps."""
+        self._moved()
         end = self.total if limit is None else min(self.total, self.t + limit)
         checks = [b for b in self.breakpoints if b.enabled]
         if not checks:
@@ -283,6 +299,9 @@ class Session:
             reason = self._test(b)
             if reason:
                 b.hits += 1
+                if b.ignore > 0:
+                    b.ignore -= 1
+                    continue
                 if b.temporary:
                     self.breakpoints.remove(b)
                 return self._stopped("breakpoint", b, reason if isinstance(reason, str) else "")
@@ -317,15 +336,22 @@ class Session:
         return self.grads[i]
 
     def next(self) -> Stop | None:
-        """Step over a call of a `def`: its whole body is one step (breakpoints inside still stop)."""
+        """Step over a call of a `def`: the whole call is one step, which the session then
+        stands on as the call's return node (breakpoints inside still stop)."""
         if self.t >= self.total:
             return None
-        i = self.upcoming
+        i, g = self.upcoming, self.graph
         if self.pass_ == FORWARD:
-            span = self.graph.call_end.get(i, i) - i + 1
+            end = g.call_end.get(i, i)
+            span = end - i + 1
         else:
-            span = i - self.graph.call_start.get(i, i) + 1
-        return self.run(limit=span)
+            end = i
+            span = i - g.call_start.get(i, i) + 1
+        stop = self.run(limit=span)
+        if span > 1 and stop.reason != "breakpoint":
+            self._over = (self.t, g.nodes[end].call)
+            stop.event = self.event()
+        return stop
 
     def until(self, name: str) -> Stop:
         """Continue until the next step that executes node `name` (or a breakpoint)."""
@@ -340,6 +366,7 @@ class Session:
 
     def back(self, count: int = 1) -> StepEvent | None:
         """Take back `count` steps, restoring values and gradients exactly."""
+        self._moved()
         if self.recorder is not None:
             self.recorder.settle(self)
         for _ in range(min(count, self.t)):
@@ -353,6 +380,7 @@ class Session:
 
     def goto(self, step: int) -> None:
         """Put the session at `step` steps taken, ignoring breakpoints."""
+        self._moved()
         step = max(0, min(step, self.total))
         if step < self.t:
             self.back(self.t - step)
@@ -410,13 +438,3 @@ class Session:
                 out.append((w.text, f"error: {err}"))
         return out
 
-
-def _plain(x):
-    """Floats for scalars, numpy arrays for tensors, None stays None."""
-    if x is None or isinstance(x, (float, bool)):
-        return x
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if np.ndim(x) == 0:
-        return float(x)
-    return np.asarray(x)

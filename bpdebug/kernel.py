@@ -56,17 +56,23 @@ class Kernel:
         shapes = [n.shape for n in nodes]
         self.fwd = fwd = []
         self.vjp = vjp = []
-        # per node: (position, input index) for the inputs whose gradient anybody needs
+        # per node: (position, input index) for the inputs whose gradient anybody needs; a node
+        # with no gradient of its own (a comparison) sends none
         self.targets = targets = []
         scalar_pairs = {}  # op -> its float functions: looked up once, not once a node
         for n in nodes:
             inputs = n.inputs
-            targets.append(tuple([(k, j) for k, j in enumerate(inputs) if wanted[j]]))
+            targets.append(tuple([(k, j) for k, j in enumerate(inputs) if wanted[j]]) if wanted[n.index] else ())
             if n.kind != "op":
                 fwd.append(None)
                 vjp.append(None)
                 continue
             op = n.op
+            if op.python is not None:  # an op written in Python: wrappers that name this node
+                f, v = op.python.bind(graph, n)
+                fwd.append(f)
+                vjp.append(v)
+                continue
             if n.shape == () and not n.attrs and not any([shapes[j] for j in inputs]):
                 pair = scalar_pairs.get(id(op))  # by identity: hashing an Op hashes its fields
                 if pair is None:
@@ -95,17 +101,22 @@ class Kernel:
 
     def forward(self, vals: list, start: int, stop: int) -> None:
         fwd, ins, consts = self.fwd, self.ins, self.consts
-        for i in range(start, stop):
-            f = fwd[i]
-            a = ins[i]
-            if f is None:
-                vals[i] = consts[i]
-            elif len(a) == 2:
-                vals[i] = f(vals[a[0]], vals[a[1]])
-            elif len(a) == 1:
-                vals[i] = f(vals[a[0]])
-            else:
-                vals[i] = f(*[vals[j] for j in a])
+        i = start
+        try:
+            for i in range(start, stop):
+                f = fwd[i]
+                a = ins[i]
+                if f is None:
+                    vals[i] = consts[i]
+                elif len(a) == 2:
+                    vals[i] = f(vals[a[0]], vals[a[1]])
+                elif len(a) == 1:
+                    vals[i] = f(vals[a[0]])
+                else:
+                    vals[i] = f(*[vals[j] for j in a])
+        except Exception:
+            self.failed = i     # an op written in Python failed here: the steps before it stand
+            raise
 
     def backward(self, vals: list, grads: list, start: int, stop: int, undo: list | None,
                  sent: list | None = None) -> None:
@@ -117,25 +128,30 @@ class Kernel:
         vjp, ins, targets = self.vjp, self.ins, self.targets
         record = undo.append if undo is not None else None
         send = sent.extend if sent is not None else None
-        for i in range(stop - 1, start - 1, -1):
-            g = grads[i]
-            tg = targets[i]
-            if g is None or not tg:
-                continue
-            a = ins[i]
-            if len(a) == 2:
-                cs = vjp[i](g, vals[i], vals[a[0]], vals[a[1]])
-            elif len(a) == 1:
-                cs = vjp[i](g, vals[i], vals[a[0]])
-            else:
-                cs = vjp[i](g, vals[i], *[vals[j] for j in a])
-            for k, j in tg:
-                old = grads[j]
-                if record:
-                    record(old)
-                grads[j] = cs[k] if old is None else old + cs[k]
-            if send:
-                send(cs)
+        i = stop - 1
+        try:
+            for i in range(stop - 1, start - 1, -1):
+                g = grads[i]
+                tg = targets[i]
+                if g is None or not tg:
+                    continue
+                a = ins[i]
+                if len(a) == 2:
+                    cs = vjp[i](g, vals[i], vals[a[0]], vals[a[1]])
+                elif len(a) == 1:
+                    cs = vjp[i](g, vals[i], vals[a[0]])
+                else:
+                    cs = vjp[i](g, vals[i], *[vals[j] for j in a])
+                for k, j in tg:
+                    old = grads[j]
+                    if record:
+                        record(old)
+                    grads[j] = cs[k] if old is None else old + cs[k]
+                if send:
+                    send(cs)
+        except Exception:
+            self.failed = i     # before it wrote anything: the steps of nodes above it stand
+            raise
 
     def undo_backward(self, grads: list, i: int, undo: list) -> None:
         """Take back the backward step of node i, the last one `undo` recorded. Whether it

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 MAX_COUNT = 10**9          # steps, training steps, breakpoint numbers: more than anyone waits for
+MAX_INT = 2**31 - 1        # sizes, strides, padding, units, axes, columns, indices
 
 
 def format_number(x: float) -> str:

@@ -11,6 +11,9 @@ from .kernel import zero_gradient
 from .report import finite as is_finite
 
 INLINE_ELEMENTS = 6
+# Colours by role. The terminal's own colours here; the TUI passes its theme's (tui.colours).
+COLOURS = {"bad": "bold white on red", "nonfinite": "bold red", "positive": "green",
+           "strong-positive": "bold green", "negative": "blue", "strong-negative": "bold bright_blue"}
 
 
 def summary(x) -> str:
@@ -27,7 +30,7 @@ def summary(x) -> str:
     return ", ".join(parts)
 
 
-def value_text(x, style: str = "") -> Text:
+def value_text(x, style: str = "", colours: dict = COLOURS) -> Text:
     """A value as one line of text: numbers and small tensors inline, large ones summarised;
     anything non-finite in bold red. Never parsed as markup."""
     if x is None:
@@ -36,7 +39,7 @@ def value_text(x, style: str = "") -> Text:
         text = format_value(x, INLINE_ELEMENTS)
     else:
         text = summary(x)
-    return Text(text, style="bold red" if not is_finite(x) else style)
+    return Text(text, style=colours.get("nonfinite", colours["bad"]) if not is_finite(x) else style)
 
 
 def node_table(session, title: str | None = None, rows=None) -> Table:
@@ -74,9 +77,10 @@ TENSOR_ROWS, TENSOR_COLS = 8, 8
 
 
 def short_value(x, width: int | None = None) -> str:
-    """A value in a few characters, for a table cell or an edge label: numbers as such, small
-    tensors inline, others as their norm ‖·‖ (or their nan/inf count). Given a `width`, fewer
-    significant digits until it fits, and "…" if nothing does: never a number cut short."""
+    """A value in a few characters, for a table cell or an edge label: numbers as such,
+    tensors in full where they fit, else their norm ‖·‖ (or their nan/inf count). Given a
+    `width`, fewer significant digits until it fits, and "…" if nothing does: never a number
+    cut short."""
     if x is None:
         return "·"
     if np.ndim(x) == 0:
@@ -85,28 +89,27 @@ def short_value(x, width: int | None = None) -> str:
         arr = np.asarray(x, dtype=float)
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         norm = float(np.linalg.norm(arr)) if not bad else 0.0
-        candidates = [format_value(x, 3)] if np.size(x) <= 3 else []
+        size = np.size(x)
+        candidates = [format_value(x, size)] if size <= 3 or width is not None and size <= width // 2 else []
         candidates += [f"{bad} nan/inf", f"{bad}!"] if bad else \
-            [f"‖{_cell_number(norm)}‖"] + [f"‖{norm:.{d}g}‖" for d in (3, 2)]
+            [f"‖{_cell_number(norm)}‖"] + [f"‖{norm:.{d}g}‖" for d in (3, 2, 1)]
     if width is None:
         return candidates[0]
     return next((c for c in candidates if len(c) <= width), "…")
 
 
-def number_style(x: float, scale: float) -> str:
+def number_style(x: float, scale: float, colours: dict = COLOURS) -> str:
     """Colour by sign (green positive, blue negative), brightness by magnitude against `scale`;
     nan and inf in white on red."""
     if not np.isfinite(x):
-        return "bold white on red"
+        return colours["bad"]
     if x == 0 or scale == 0:
         return "dim"
-    strong = abs(x) >= 0.5 * scale
-    if x > 0:
-        return "bold green" if strong else "green"
-    return "bold bright_blue" if strong else "blue"
+    strong = "strong-" if abs(x) >= 0.5 * scale else ""
+    return colours[strong + ("positive" if x > 0 else "negative")]
 
 
-def tensor_table(x, max_rows: int = TENSOR_ROWS, max_cols: int = TENSOR_COLS):
+def tensor_table(x, max_rows: int = TENSOR_ROWS, max_cols: int = TENSOR_COLS, colours: dict = COLOURS):
     """A tensor as a grid coloured by sign and magnitude, with its shape; large ones show their
     corners (rows and columns elided with ⋯) and a summary line."""
     from rich.console import Group
@@ -127,12 +130,12 @@ def tensor_table(x, max_rows: int = TENSOR_ROWS, max_cols: int = TENSOR_COLS):
                 cells.append(Text("⋯", style="dim"))
             else:
                 v = float(grid[r, c])
-                cells.append(Text(_cell_number(v), style=number_style(v, scale)))
+                cells.append(Text(_cell_number(v), style=number_style(v, scale, colours)))
         table.add_row(*cells)
     parts = [Text(f"shape {arr.shape}", style="dim"), table]
     if len(rows) < grid.shape[0] or len(cols) < grid.shape[1] or arr.ndim > 2 \
             or not is_finite(arr):
-        parts.append(Text(summary(arr), style="dim" if is_finite(arr) else "bold red"))
+        parts.append(Text(summary(arr), style="dim" if is_finite(arr) else colours.get("nonfinite", colours["bad"])))
     return Group(*parts)
 
 

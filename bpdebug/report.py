@@ -29,13 +29,19 @@ def json_value(x):
     return np.vectorize(json_value, otypes=[object])(arr).tolist()
 
 
-def state_dict(graph: Graph, values: list, grads: list) -> dict:
-    """{"output", "value", "nodes": [{"name", "op", "inputs", "shape", "value", "grad"}]}."""
+def state_dict(session, stop=None) -> dict:
+    """{"output", "value", "stop", "nodes": [{"name", "op", "inputs", "shape", "value", "grad"}]}
+    at the session's position: a value not computed yet, or a gradient whose backward step is
+    still to come, is None (null); a node the output does not depend on gets a zero gradient
+    once its backward step is taken. `stop` (an engine Stop): where a breakpoint stopped the
+    run, as {"step", "pass", "node", "breakpoint"}; None when it ran to its end."""
+    graph, values, grads = session.graph, session.values, session.grads
     out = graph.nodes[graph.output]
+    stepped_from = session.total - session.t        # backward steps taken cover nodes >= this
     nodes = []
     for node in graph.nodes:
         g = grads[node.index]
-        if g is None and node.needs_grad and values[node.index] is not None:
+        if g is None and node.needs_grad and session.t > session.n and node.index >= stepped_from:
             g = zero_gradient(node.shape)
         nodes.append({
             "name": node.name,
@@ -45,7 +51,13 @@ def state_dict(graph: Graph, values: list, grads: list) -> dict:
             "value": json_value(values[node.index]),
             "grad": json_value(g),
         })
-    return {"output": out.name, "value": json_value(values[out.index]), "nodes": nodes}
+        if node.onnx_name is not None:
+            nodes[-1]["onnx_name"] = node.onnx_name
+    where = None
+    if stop is not None and stop.reason == "breakpoint":
+        where = {"step": stop.step, "pass": session.pass_at(stop.step - 1),
+                 "node": graph.nodes[session.current].name, "breakpoint": stop.breakpoint.id}
+    return {"output": out.name, "value": json_value(values[out.index]), "stop": where, "nodes": nodes}
 
 
 def nonfinite_nodes(graph: Graph, values: list, grads: list) -> list:

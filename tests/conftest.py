@@ -1,9 +1,17 @@
-"""Fixtures shared by the tests of the headless commands."""
+"""Fixtures shared by the tests: every test keeps its state (the TUI's command history) in a
+directory of its own, never in the user's ~/.local/state; `cli` runs the command line."""
 from __future__ import annotations
 
 import pytest
 
 from bpdebug.cli import main
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory, monkeypatch):
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(path))
+    return path
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_run_json_has_exactly_the_documented_format():
     done = bp("run", "--json", "-e", JSON_PROGRAM)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) == {"output", "value", "nodes"}
+    assert set(data) == {"output", "value", "stop", "nodes"} and data["stop"] is None
     assert data["output"] == "f" and data["value"] == 64.0 + 10.0
     for node in data["nodes"]:
         assert set(node) == {"name", "op", "inputs", "shape", "value", "grad"}
@@ -125,6 +125,29 @@ def test_run_stops_at_a_break_and_says_where():
     assert done.stdout.startswith("stopped at breakpoint 1 (backward q)\n[backward 7/10] q = x + y")
 
 
+def test_run_break_json_carries_the_stop_and_null_for_what_is_not_computed():
+    done = bp("run", "--json", EXAMPLES / "chain_rule.bp", "--break", "forward q")
+    data = json.loads(done.stdout)
+    assert data["stop"] == {"step": 4, "pass": "forward", "node": "q", "breakpoint": 1}
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert data["value"] is None and nodes["f"]["value"] is None       # the output: not computed yet
+    assert [nodes[k]["grad"] for k in "xyzq"] == [None] * 4           # the table shows them as —, not 0
+    assert nodes["f"]["grad"] == 1.0                                  # the seed
+    done = bp("run", "--json", EXAMPLES / "chain_rule.bp", "--break", "backward q")
+    data = json.loads(done.stdout)
+    assert data["stop"] == {"step": 7, "pass": "backward", "node": "q", "breakpoint": 1}
+    assert data["value"] == -12.0
+    assert {n["name"]: n["grad"] for n in data["nodes"]} == {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0, "f": 1.0}
+
+
+def test_run_json_gives_a_zero_gradient_only_once_the_backward_step_is_taken():
+    program = "x = 2\nunused = 5\nf = x * 3\noutput f"        # f does not depend on `unused`
+    at_end = {n["name"]: n["grad"] for n in json.loads(bp("run", "--json", "-e", program).stdout)["nodes"]}
+    assert at_end["unused"] == 0.0
+    stopped = bp("run", "--json", "-e", program, "--break", "backward f")
+    assert {n["name"]: n["grad"] for n in json.loads(stopped.stdout)["nodes"]}["unused"] is None
+
+
 def test_run_with_a_conditional_break_in_json():
     done = bp("run", "--json", EXAMPLES / "chain_rule.bp", "--break", "if value < -3")
     data = json.loads(done.stdout)
@@ -189,6 +212,23 @@ def test_script_with_a_commands_file(tmp_path):
     assert commands == ["(bpdebug) until f", "(bpdebug) step", "(bpdebug) step", "(bpdebug) where",
                         "(bpdebug) p q"]
     assert "backward pass, 7 of 10 steps taken" in done.stdout
+
+
+def test_comments_in_a_commands_file_run_to_the_end_of_the_line(tmp_path):
+    cmds = tmp_path / "cmds.txt"
+    cmds.write_text("s 3 # three steps\nstep ;; p q  # two commands, then a comment\n")
+    done = bp("script", EXAMPLES / "chain_rule.bp", "--commands", cmds)
+    assert done.returncode == 0, done.stderr
+    commands = [line for line in done.stdout.splitlines() if line.startswith("(bpdebug) ")]
+    assert commands == ["(bpdebug) s 3", "(bpdebug) step", "(bpdebug) p q"]
+    assert "q = 3" in done.stdout
+
+
+def test_quit_ends_a_script():
+    done = bp("script", EXAMPLES / "chain_rule.bp", "-c", "step", "-c", "quit", "-c", "step")
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("(bpdebug)")] == \
+        ["(bpdebug) step", "(bpdebug) quit"]
 
 
 def test_script_reads_commands_from_stdin():

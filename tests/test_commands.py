@@ -48,9 +48,9 @@ def test_step_into_the_backward_pass_shows_the_chain_rule(s):
     text = run(s, "step").text
     assert text.splitlines() == [
         "[backward 6/10] f = q*z",
-        "  upstream dL/df = 1",
-        "  d(q*z)/dq = z = -4;  contribution -4  ->  dL/dq = -4",
-        "  d(q*z)/dz = q = 3;  contribution 3  ->  dL/dz = 3",
+        "  upstream df/df = 1",
+        "  d(q*z)/dq = z = -4;  contribution -4  ->  df/dq = -4",
+        "  d(q*z)/dz = q = 3;  contribution 3  ->  df/dz = 3",
     ]
 
 
@@ -85,7 +85,7 @@ def test_where_inside_a_def_body():
     run(s, "step 2")
     lines = run(s, "w").text.splitlines()
     assert lines[0] == "forward pass, 2 of 12 steps taken"
-    assert lines[1].startswith("current: y.1 = x*x") and lines[2] == "  inside sq(x)"
+    assert lines[1].startswith("current: y.1 = x*x") and lines[2] == "  inside y = sq(x)   (line 3)"
     assert lines[3] == "next: forward y.2"
 
 
@@ -214,14 +214,14 @@ def test_print_expressions(s):
     assert run(s, "p 1 / 0").text == "1 / 0 = inf"
     assert "cannot evaluate" in error(s, "p x @ x")
     assert "takes 1 argument" in error(s, "p norm()")
-    assert "conditions take numbers" in error(s, "p [1, 2]")
+    assert "an expression takes numbers" in error(s, "p [1, 2]")
 
 
 def test_print_a_tensor_node():
     s = bpdebug.load("v = [1, 2]\nf = sum(v * v)")
     run(s, "c")
     lines = run(s, "p v").text.splitlines()
-    assert lines[1] == "  op leaf, shape (2,)" and lines[2] == "  value: [1. 2.]" and lines[3] == "  grad:  [2. 4.]"
+    assert lines[1] == "  op leaf, shape (2,)" and lines[2] == "  value: [1, 2]" and lines[3] == "  grad:  [2, 4]"
 
 
 def test_print_reaches_nodes_the_builder_named():
@@ -323,7 +323,7 @@ def test_info_needs_a_subject(s):
 def test_the_transcript_of_the_chain_rule_example():
     s = bpdebug.load_file(EXAMPLES / "chain_rule.bp")
     text = run(s, "break backward q", "continue").text
-    assert "dL/dx = -4" in text and "dL/dy = -4" in text
+    assert "df/dx = -4" in text and "df/dy = -4" in text
     assert run(s, "p x").text.splitlines()[3] == "  grad:  -4"
 
 
@@ -354,3 +354,128 @@ def test_arbitrary_command_text_gives_a_result(line):
     s.step(3)
     result = execute(s, line)
     assert isinstance(result.text, str)
+
+
+# ---- what the transcript teaches (issue 11) ------------------------------------------------------------
+
+SQ = "def sq(a) = a * a; x = 3; y = sq(x) + 1"
+
+
+def test_next_in_the_backward_pass_steps_over_a_def_call():
+    s = bpdebug.load(SQ)
+    run(s, "until y", "until y")                          # the backward step of y's add node
+    run(s, "n")                                           # the constant 1
+    text = run(s, "n").text                               # over sq(x): the whole call is one step
+    assert text.splitlines() == [
+        "[backward 9/10] y.2 = sq(x)   (the whole call, stepped over)",
+        "  upstream dy/dy.2 = 1",
+        "  d(sq(x))/dx, through the body;  contribution 6  ->  dy/dx = 6",
+    ]
+    where = run(s, "where").text
+    assert "current: y.2 = sq(x)" in where and "inside" not in where
+    assert run(s, "n").text.startswith("[backward 10/10] x = 3")
+
+
+def test_next_in_the_forward_pass_shows_the_call_taking_its_arguments():
+    s = bpdebug.load(SQ)
+    run(s, "n")
+    assert run(s, "n").text.splitlines() == [
+        "[forward 3/10] y.2 = sq(x)   (the whole call, stepped over)", "  x = 3", "  y.2 = 9"]
+
+
+def test_a_node_reading_its_input_twice_shows_the_running_sum():
+    s = bpdebug.load("x = 3\nf = x * x")
+    run(s, "until f")
+    lines = run(s, "step").text.splitlines()             # the backward step of f = x*x
+    assert lines[2:] == ["  d(x*x)/dx = x = 3;  contribution 3  ->  df/dx = 3",
+                         "  d(x*x)/dx = x = 3;  contribution 3  ->  df/dx = 6"]
+    assert "  received: from f 3, from f 3" in run(s, "c", "p x").text.splitlines()
+
+
+def test_gradients_are_named_after_the_output():
+    s = bpdebug.load_file(EXAMPLES / "chain_rule.bp")
+    text = run(s, "until q", "until q").text
+    assert "upstream df/dq = -4" in text and "df/dx = -4" in text and "dL/" not in text
+    s = bpdebug.load_file(EXAMPLES / "network_232.bp")
+    text = run(s, "until out.z", "until out.z").text
+    assert "upstream dC/dout.z = " in text and "dC/dout.b = " in text and "dL/" not in text
+
+
+def test_print_writes_numbers_as_everything_else_does():
+    s = bpdebug.load("M = [[1.5, 2, 3], [0.001, 1e-9, 7]]\nf = sum(M * M) / 3")
+    run(s, "c")
+    assert run(s, "p M").text.splitlines()[2:4] == ["  value: [[  1.5,     2,     3],",
+                                                    "          [0.001, 1e-09,     7]]"]
+    assert run(s, "p grad(M) * 3").text == "grad(M) * 3 = [[    3,     4,     6],\n" \
+                                            "               [0.002, 2e-09,    14]]"
+    assert run(s, "p 1 / 3").text == "1 / 3 = 0.333333"
+
+
+def test_print_of_a_name_the_program_lacks_says_so(s):
+    assert error(s, "p nosuch") == "no node named 'nosuch'"
+    assert error(s, "p qq") == "no node named 'qq' (did you mean 'q'?)"
+    assert "unknown name 'qq' in expression" in error(s, "p qq + 1")
+
+
+def test_quit_and_its_aliases(s):
+    for line in ("quit", "q", "exit"):
+        result = execute(s, line)
+        assert result.quit and not result.error
+
+
+def test_condition_sets_and_removes_a_breakpoints_condition(s):
+    run(s, "break z")
+    assert run(s, "condition 1 grad < 0").text == "breakpoint 1: z if grad < 0"
+    assert "[backward 8/10]" not in run(s, "c").text              # z's gradient is 3: no stop
+    s.restart()
+    assert run(s, "condition 1").text == "breakpoint 1: z"
+    assert run(s, "c").text.startswith("stopped at breakpoint 1 (z)\n[forward 3/10]")
+    assert "unknown name" in error(s, "condition 1 gradd > 0")
+    assert error(s, "condition 9 grad > 0") == "no breakpoint number 9"
+
+
+def test_ignore_passes_a_breakpoint_by_its_next_hits(s):
+    run(s, "break")
+    run(s, "break if value < 0")                          # x, z, f in the forward pass...
+    assert run(s, "ignore 1 2").text == "breakpoint 1 will pass by its next 2 hit(s)"
+    assert "(passing by 2 more hit(s))" in run(s, "info breakpoints").text
+    assert run(s, "c").text.startswith("stopped at breakpoint 1 (if value < 0)\n[forward 5/10] f = q*z")
+    assert s.breakpoint(1).hits == 3 and s.breakpoint(1).ignore == 0
+    for bad in ("lots", "²", "-1", "1e309"):
+        assert error(s, f"ignore 1 {bad}") == f"the number of hits to pass by must be a whole number from 0 to 1000000000, got {bad}"
+    assert error(s, "ignore 1").startswith("usage: ignore N COUNT")
+    assert error(s, "ignore ² 1") == "a breakpoint number must be a whole number from 1 to 1000000000, got ²"
+
+
+def test_jump_goes_to_a_step_past_breakpoints(s):
+    run(s, "break q")
+    assert run(s, "jump 7").text.startswith("[backward 7/10] q = x + y") and s.t == 7
+    assert s.grad("x") == -4.0
+    assert run(s, "jump 2").text.startswith("[forward 2/10] y = 5") and s.value("q") is None
+    assert run(s, "jump 0").text == "at the start: nothing stepped yet"
+    for bad in ("11", "-1", "x", "1e400", "99999999999999999999", "²"):
+        assert error(s, f"jump {bad}") == f"the step to jump to must be a whole number from 0 to 10, got {bad}"
+
+
+def test_up_and_down_through_the_def_calls_around_the_current_node():
+    s = bpdebug.load("def sq(a) = a * a\ndef quad(a) = sq(a) + 1\nx = 3\ny = quad(x)")
+    run(s, "step 2")                                      # x, then a*a inside sq inside quad
+    lines = run(s, "where").text.splitlines()
+    assert lines[1:4] == ["current: y.1 = x*x   (line 1)", "  inside y.2 = sq(x)   (line 2)",
+                          "  inside y = quad(x)   (line 4)"]
+    assert run(s, "up").text.splitlines()[2] == "> inside y.2 = sq(x)   (line 2)"
+    assert run(s, "p").text.startswith("y.2 = sq(x)")             # print: the frame's node
+    assert run(s, "up").text.splitlines()[3] == "> inside y = quad(x)   (line 4)"
+    assert error(s, "up") == "no `def` call around this one"
+    run(s, "down", "down")
+    assert error(s, "down") == "already at the current node"
+    run(s, "up", "step")                                  # a move goes back to the current node
+    assert s.frame == 0 and run(s, "p").text.startswith("y.2 = sq(x)")   # y.2 is current now
+
+
+def test_help_lays_the_commands_out_in_columns(s):
+    lines = run(s, "help").text.splitlines()
+    short = [line for line in lines if len(line.split("  ")[0]) < 18]
+    assert len(short) > 15 and len({len(line) - len(line[18:]) for line in short}) == 1
+    assert all(line[17] == " " and line[18] != " " for line in short), short
+    assert run(s, "help c").text == "continue          (c, cont) run to the next breakpoint or the end"

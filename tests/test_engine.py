@@ -94,8 +94,8 @@ def test_accumulated_gradient_grows_with_each_consumer():
         for t in ev.terms:
             if t.input == "x":
                 seen.append((ev.node.name, t.contribution, t.accumulated))
-    # b = x*x sends two contributions; `accumulated` is x's gradient after the whole step
-    assert seen == [("b", 3.0, 6.0), ("b", 3.0, 6.0), ("a", 2.0, 8.0)]
+    # b = x*x sends two contributions; `accumulated` is the running sum, term by term
+    assert seen == [("b", 3.0, 3.0), ("b", 3.0, 6.0), ("a", 2.0, 8.0)]
     assert s.grad("x") == 8.0
 
 
@@ -141,8 +141,11 @@ def test_step_enters_a_def_body_and_next_steps_over_it():
     s.next()
     s.next()                                                 # backward f
     assert s.graph.nodes[s.current].name == "f" and s.pass_ == "backward"
-    s.next()                                                 # backward over the call of sq
-    assert s.graph.nodes[s.current].name == "y.1" and s.t == 11
+    stop = s.next()                                          # backward over the call of sq
+    assert s.graph.nodes[s.current].name == "y" and s.t == 11      # the call, not y.1 inside it
+    assert stop.event.over is not None and stop.event.formula == "y = sq(x)"
+    assert [(t.input, t.contribution, t.accumulated) for t in stop.event.terms] == [("x", 18.0, 28.0)]
+    assert s.frames() == [s.graph.index("y")]                # not inside sq any more
     s.next()
     assert s.pass_ == "done"
     assert s.grad("x") == 3 * 3 * 2 + 10.0                  # d(x*(x^2+1))/dx = 3x^2 + 1

@@ -116,9 +116,11 @@ def test_unknown_keyword_argument():
     assert "no argument 'axs'" in err.message and err.hint == "did you mean 'axis'?"
 
 
-def test_redefinition_is_refused():
-    err = error_of("x = 1\nx = 2\nf = x")
-    assert "'x' is already defined (at line 1)" in err.message and err.line == 2
+def test_rebinding_a_param_is_refused():
+    # a plain name may be assigned again (a new version); a param is updated in place by training
+    err = error_of("param x = 1\nx = x * 2\nf = x")
+    assert "'x' is a param name (at line 1), which is assigned once" in err.message and err.line == 2
+    assert err.hint == "give the new value a name of its own"
 
 
 def test_output_naming_an_unknown_node():

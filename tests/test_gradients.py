@@ -2,20 +2,24 @@
 
 Hypothesis writes straight-line programs over scalar and tensor leaves (shapes that broadcast
 against each other), using the op table's ops (matmul, dot, outer, sum/mean/max/min/logsumexp/
-argmax/softmax/log_softmax with axis, max/min, clip, where, pow with a positive base,
-transpose, reshape, flatten, concat, stack, the activations, dropout, stop_gradient) and user
-ops with and without grad lines. The numerical derivative of every leaf element comes from
+argmax/softmax/log_softmax with axis, max/min, clip, pow with a positive base, transpose,
+reshape, flatten, concat, stack, indexing and slicing, the activations, dropout, stop_gradient,
+comparisons as 0/1 masks, in products and in where(x > 0, a, b)) and user ops with and
+without grad lines, and rebinding names as Python does (`n0 += w1`, `n0 = tanh(n0)`: every
+version reaches the output). The numerical derivative of every leaf element comes from
 re-running the forward pass with that element moved by +-h (Session.set_leaf), so it never
 touches the backward pass; a stop_gradient node is held at its value there (the gradient it
 stops is that of a constant). Programs whose values sit near a kink (relu or abs near 0, a
-max/min tie) are rejected, since a central difference straddling a kink says nothing about
-the derivative there. Convolution and pooling have their own tests, in test_conv.py.
+max/min tie, a comparison's two sides) are rejected, since a central difference straddling a
+kink says nothing about the derivative there. Convolution and pooling have their own tests, in
+test_conv.py.
 """
 from __future__ import annotations
 
 import itertools
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +28,8 @@ from hypothesis import strategies as st
 
 import bpdebug
 from bpdebug.ops import OPS, scalar_forward, scalar_vjp
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 SHAPES = [(), (3,), (1, 3), (2, 1), (2, 3)]
 H = 1e-6
@@ -42,6 +48,8 @@ UNARY = ["neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "
          "sq", "cube", "soft", "square", "cube_pow", "square_fn", "log1p", "expm1", "sign", "leaky_relu",
          "elu", "gelu", "dropout", "stop_gradient"]
 BINARY = ["add", "sub", "mul", "div", "max", "min", "pow", "gate", "clip", "where"]
+COMPARISONS = ["<", "<=", ">", ">=", "==", "!="]
+COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne")
 
 
 def literal(value) -> str:
@@ -69,10 +77,29 @@ def values_of(draw, shape):
 
 
 @st.composite
+def index_keys(draw, shape: tuple):
+    """(text, key) of a basic NumPy index into `shape`: an int or a slice for some leading axes."""
+    texts, key = [], []
+    for size in shape[:draw(st.integers(1, len(shape)))]:
+        if draw(st.booleans()):
+            i = draw(st.integers(-size, size - 1))
+            texts.append(str(i))
+            key.append(i)
+            continue
+        bound = st.one_of(st.none(), st.integers(-size - 1, size + 1))
+        start, stop, step = draw(bound), draw(bound), draw(st.sampled_from([None, 1, 2, -1, -2]))
+        texts.append(("" if start is None else str(start)) + ":" + ("" if stop is None else str(stop))
+                     + ("" if step is None else f":{step}"))
+        key.append(slice(start, stop, step))
+    return ", ".join(texts), tuple(key)
+
+
+@st.composite
 def programs(draw, shapes=SHAPES, tensor_ops=True):
     """(program text, leaf names)."""
     lines = [DEFS]
-    nodes: list[tuple[str, tuple]] = []
+    nodes: list[list] = []           # [name, shape]; an earlier version of a rebound name as `n0#1`
+    versions: dict[str, int] = {}
     leaves: list[str] = []
 
     def leaf(shape) -> str:
@@ -85,13 +112,23 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
     for _ in range(draw(st.integers(1, 3))):
         leaf(draw(st.sampled_from(shapes)))
 
-    kinds = ["unary", "binary"] + (["matmul", "reduce", "softmax", "transpose", "shape", "join", "vectors"]
-                                   if tensor_ops else [])
+    kinds = ["unary", "binary", "augment", "mask"] + (
+        ["matmul", "reduce", "softmax", "transpose", "index", "shape", "join", "vectors"] if tensor_ops else [])
     for k in range(draw(st.integers(1, 9))):
         name = f"n{k}"
         kind = draw(st.sampled_from(kinds))
         a, sa = draw(st.sampled_from(nodes))
-        if kind == "unary":
+        rebind = False
+        if kind == "augment":   # `a += b`, as micrograd writes it: a new version of a
+            computed = [(n, s) for n, s in reversed(nodes) if n.startswith("n") and "#" not in n]
+            if not computed:
+                continue
+            a, sa = draw(st.sampled_from(computed))
+            b, sb = draw(st.sampled_from([(n, s) for n, s in nodes if fits(sa, s)]))
+            symbol = draw(st.sampled_from(["+", "-", "*", "/"]))
+            expr = f"{symbol}= " + (f"exp(tanh({b}))" if symbol == "/" else b)
+            shape, rebind = broadcast(sa, sb), True
+        elif kind == "unary":
             op = draw(st.sampled_from(UNARY))
             expr = {
                 "neg": f"-{a}", "exp": f"exp(tanh({a}))", "log": f"log(sigmoid({a}) + 0.1)",
@@ -129,7 +166,8 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
                 continue
             m = draw(st.integers(1, 3))
             right = draw(st.booleans()) or len(sa) == 1
-            stack = draw(st.sampled_from([(), (), (2,)]))   # sometimes a stack of W: batched matmul
+            # sometimes a stack of W: batched matmul (against a stack a may already be, from stack([...]))
+            stack = draw(st.sampled_from([s for s in [(), (), (2,)] if fits(s, sa[:-2])]))
             if right:   # a @ W, W of shape (last axis of a, m)
                 w = leaf(stack + (sa[-1], m))
                 expr, shape = f"{a} @ {w}", broadcast(stack, sa[:-2]) + sa[-2:-1] + (m,)
@@ -158,6 +196,25 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             op = draw(st.sampled_from(["softmax", "log_softmax"]))
             axis = draw(st.sampled_from(range(-len(sa), len(sa))))
             expr, shape = f"{op}({a}, axis={axis})", sa
+        elif kind == "mask":   # a comparison is a constant 0/1: the gradient flows through a (and b) only
+            c, sc = draw(st.sampled_from([(n, s) for n, s in nodes if fits(sa, s)]))
+            others = [(n, s) for n, s in nodes if fits(broadcast(sa, sc), s) and n != c]
+            d, sd = draw(st.sampled_from(others + [(repr(draw(values_of(()))), ())]))
+            test = f"{c} {draw(st.sampled_from(COMPARISONS))} {d}"
+            shape = broadcast(broadcast(sa, sc), sd)
+            if draw(st.booleans()):
+                expr = f"{a} * ({test})"
+            else:   # where(x > 0, x, 0.1 * x) and its cousins
+                b, sb = draw(st.sampled_from([(n, s) for n, s in nodes if fits(shape, s)]))
+                expr, shape = f"where({test}, {a}, {draw(st.sampled_from(['0.1', '-2']))} * {b})", broadcast(shape, sb)
+        elif kind == "index":   # NumPy's basic indexing; the gradient is scattered back
+            if sa == ():
+                continue
+            text, key = draw(index_keys(sa))
+            shape = np.empty(sa)[key].shape
+            if 0 in shape:
+                continue
+            expr = f"{a}[{text}]" if draw(st.booleans()) else f"({a} * 1.5)[{text}]"
         elif kind == "shape":
             if sa == ():
                 continue
@@ -195,8 +252,13 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             if len(sa) != 2:
                 continue
             expr, shape = f"transpose({a})", sa[::-1]
-        lines.append(f"{name} = {expr}")
-        nodes.append((name, shape))
+        if rebind or a.startswith("n") and "#" not in a and draw(st.booleans()):
+            # rebind a as Python does (`a = f(a)`, `a += b`); the old a stays as a#k
+            versions[a] = versions.get(a, 1) + 1
+            next(n for n in nodes if n[0] == a)[0] = f"{a}#{versions[a] - 1}"
+            name = a
+        lines.append(f"{name} {expr}" if rebind else f"{name} = {expr}")
+        nodes.append([name, shape])
 
     # Every node reaches the output, each through a random weighting (a leaf for the last).
     *earlier, (last, shape) = nodes
@@ -225,7 +287,7 @@ def near_a_kink(s) -> bool:
         ins = [np.asarray(s.values[j]) for j in node.inputs]
         if op in ("relu", "abs", "sign", "leaky_relu", "elu") and np.min(np.abs(ins[0])) < KINK_MARGIN:
             return True
-        if op in ("max", "min") and np.min(np.abs(ins[0] - ins[1])) < KINK_MARGIN:
+        if op in ("max", "min", *COMPARISON_OPS) and np.min(np.abs(ins[0] - ins[1])) < KINK_MARGIN:
             return True
         if op == "clip" and min(np.min(np.abs(ins[0] - ins[1])),
                                 np.min(np.abs(np.maximum(ins[0], ins[1]) - ins[2]))) < KINK_MARGIN:
@@ -236,18 +298,21 @@ def near_a_kink(s) -> bool:
 
 
 def held(text: str, s) -> str:
-    """The program with each stop_gradient node replaced by its value, a constant: the
-    function whose gradient the backward pass computes."""
+    """The program with each stop_gradient node's assignment replaced by its value, a constant:
+    the function whose gradient the backward pass computes. Node `n0#k` of a rebound name is
+    its k-th assignment (`n0 = ...` or `n0 += ...`), node `n0` its last."""
+    lines = text.split("\n")
     for node in s.graph.nodes:
         if node.kind == "op" and node.op.stops_gradient:
-            text = re.sub(rf"^{re.escape(node.name)} = .*$", f"{node.name} = {literal(s.values[node.index])}",
-                          text, count=1, flags=re.M)
-    return text
+            base, _, k = node.name.partition("#")
+            at = [i for i, line in enumerate(lines) if re.match(rf"{re.escape(base)} [-+*/]?= ", line)]
+            lines[at[int(k) - 1] if k else at[-1]] = f"{base} = {literal(s.values[node.index])}"
+    return "\n".join(lines)
 
 
 def forward_value(s, leaf, value) -> float:
     s.set_leaf(leaf, value)   # recomputes the forward pass up to the current position
-    return s.value("L")
+    return s.values[s.graph.output]
 
 
 def numerical_gradient(s, leaf: str):
@@ -272,14 +337,14 @@ def check_program(text: str, leaves: list, usable=assume) -> None:
     programs below must never be."""
     forward = bpdebug.load(text)
     forward.run(limit=forward.n)               # the forward pass only
-    usable(np.isfinite(forward.value("L")))
+    usable(np.isfinite(forward.values[forward.graph.output]))
     usable(not near_a_kink(forward))
     if any(n.kind == "op" and n.op.stops_gradient for n in forward.graph.nodes):
         forward = bpdebug.load(held(text, forward))
         forward.run(limit=forward.n)
     full = bpdebug.load(text)
     assert full.run().reason == "end"
-    assert full.value("L") == forward.value("L")
+    assert full.values[full.graph.output] == forward.values[forward.graph.output]
     # Central differences lose about eps * |largest value on the way| / H to rounding: a program
     # whose nodes reach 1e6 cannot have its small gradients checked to 1e-5 by them.
     biggest = max(float(np.max(np.abs(v), initial=0.0)) for v in full.values)
@@ -343,6 +408,21 @@ FIXED = {
                                        "loss L = abs(s) * relu(t) + max(s, t) ^ 2 + exp(s) / sigmoid(t) "
                                        "+ sqrt(abs(t)) + sin(s) * tan(t) + softplus(s) - min(t, s) * t",
     "min and max away from ties": "a = [1, -2, 3]\nb = [0.5, 0.5, 4]\nloss L = sum(max(a, b) * min(a, b) ^ 2)",
+    "rebinding a leaf and its uses": "c = 0.7\nc = c * c + 1\nc += c ** 2\nc /= 3\nloss L = c * c#1 + c#2",
+    "rebinding a tensor, broadcasting": "v = [0.5, -1, 2]\nM = [[1, 2, 3], [0.5, 0.1, -1]]\nv *= M\n"
+                                       "v -= 0.5\nloss L = sum(tanh(v)) + sum(v#1)",
+    "indexing rows and columns of a batch": "X = [[0.1, -0.4, 0.9], [0.7, 0.2, -1.1], [0.3, 0.5, 0.6], [1, -1, 2]]\n"
+                                            "W = [[0.5, -1], [1.5, 0.2], [-0.3, 0.8]]\n"
+                                            "H = tanh(X[1:3] @ W)\nloss L = sum(H[:, 0] * X[::2, -1]) + H[-1, 1] "
+                                            "+ sum(X[:, 1] ** 2)",
+    "indexing an expression": "a = [[1, 2], [3, 4.5]]\nb = [[0.5, -1], [2, 0.25]]\n"
+                              "loss L = (a @ b)[0, 1] * (a + b)[1][0] + sum((a * b)[::-1, ::-1] * a)",
+    "a scalar from a vector on the float path": "w = [0.3, -0.8, 0.5]\nx = [1.5, 2, -1]\n"
+                                                "loss L = tanh(w[0] * x[0] + w[1] * x[1] + w[2] * x[2])",
+    "comparison masks": "x = [1.5, -2, 0.5, -0.25]\nloss L = sum(x * (x > 0) + 0.1 * x * (x <= 0)) "
+                        "+ sum(x ** 2 * (x != 1) * (x >= -1))",
+    "leaky relu written with masks, in a batch": "X = [[0.5, -1.5], [2, -0.3]]\nW = [[1, -2], [0.5, 0.25]]\n"
+                                                 "Z = X @ W\nA = Z * (Z > 0) + 0.01 * Z * (Z < 0)\nloss L = sum(A ** 2)",
     "max and min of one argument": "X = [[1, -2, 3], [0.5, 4, -1]]\n"
                                    "loss L = max(X) * min(X) + sum(max(X, axis=1) ^ 2) + sum(min(X, axis=[0, 1]) * X)",
     "logsumexp, stable for large values": "X = [[1000, 1001, 999], [-2, 0.5, 1]]\n"
@@ -362,7 +442,18 @@ FIXED = {
     "dense with a named bias, no bias": "X = [[0.1, -0.4], [0.7, 0.2]]\nparam c = [0.5, -0.5, 1]\n"
                                         "layer h = dense(X, 3, b=c, act=elu, seed=0)\n"
                                         "layer o = dense(h, 2, bias=false, act=gelu, seed=1)\nloss L = sum(o)",
+    "where with a comparison: leaky relu, in a batch": "x = [1.5, -2, 0.5, -0.25]\n"
+                                                       "W = [[1, -2], [0.5, 0.25], [0.3, 1], [-1, 0.7]]\n"
+                                                       "Z = x @ W\nA = where(Z > 0, Z, 0.1 * Z)\n"
+                                                       "loss L = sum(A ** 2) + sum(where(x > 0, x, 0.1 * x))",
+    "stop_gradient of a rebound name, indexed": "x = [0.5, -1.5, 2]\nc = x * x\nc = stop_gradient(c)\nc += x\n"
+                                                "loss L = sum(c * x) + c#2[0] + sum(c[1:] * (x[1:] > 0))",
+    "new ops indexed, and methods": "X = [[1, -2, 3], [0.5, 4, -1]]\nv = [0.3, -1.2]\nd = v.detach()\n"
+                                    "loss L = concat([X, X])[1:3, 0].square().sum() + flatten(X)[0, -1] "
+                                    "+ X.max(axis=1)[1] * d[0] * v[1] + np.concatenate([v, v])[1:3].max()",
 }
+
+PUBLISHED = sorted(["micrograd_more_ops.bp", "micrograd_sanity.bp", "cs231n_staged.bp"])
 
 
 @pytest.mark.parametrize("text", list(FIXED.values()), ids=list(FIXED))
@@ -374,6 +465,13 @@ def test_fixed_programs_match_central_differences(text):
 
 def _must(condition) -> None:
     assert condition
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_examples_match_central_differences(name):
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    leaves = [n.name for n in bpdebug.load(text).graph.nodes if n.is_leaf]
+    check_program(text, leaves, usable=_must)
 
 
 def test_the_check_catches_a_wrong_handwritten_derivative():

@@ -69,6 +69,7 @@ def erf_cdf(x):
     ("stack([x, x], axis=2)", np.stack([X, X], axis=2)),
     ("dot([1, 2], [3, 4])", 11),
     ("outer([1, 2], [3, 4, 5])", [[3, 4, 5], [6, 8, 10]]),
+    ("transpose(reshape(x, [1, 2, 3]), axes=[2, 0, 1])", X.reshape(1, 2, 3).transpose(2, 0, 1)),
 ])
 def test_each_function_computes_what_its_definition_says(call, want):
     s = run(f"x = {XL}\ny = {call}\nL = sum(y)")
@@ -181,7 +182,7 @@ def test_building_infers_shapes_without_running_the_forward_pass():
     s = bpdebug.load(program)
     took = time.perf_counter() - start
     assert s.graph.node("f").shape == (7000, 7000) and s.values[s.graph.index("f")] is None
-    assert took < 1.0, took    # the product alone takes about 20 s
+    assert took < 5.0, took    # the product alone takes about 20 s; building takes ~0.1 s on an idle machine
 
 
 def test_an_axis_a_scalar_does_not_have_is_a_shape_error_at_load():
@@ -241,6 +242,8 @@ ERRORS = [
     ("x = [1, 2]\nf = sum(dropout(x, seed=1e309))", "seed must be a whole number from 0 to 4294967295, got inf", "the same seed"),
     ("x = [1, 2]\nf = sum(leaky_relu(x, slope=0.1, slope=0.2))", "is given 'slope' twice", "usage: leaky_relu"),
     ("x = [1, 2]\nf = sum(elu(x, alpha=true))", "alpha takes a number written out", "fixed when the graph"),
+    ("x = [[1, 2]]\nf = sum(transpose(x, axes=[0]))", "(transpose)", "the new order of all 2 axes, each once"),
+    ("x = [[1, 2]]\nf = sum(transpose(x, axes=[0, 2]))", "(transpose)", "axis 2 is out of range"),
 ]
 
 
@@ -307,7 +310,9 @@ def test_a_replay_of_every_new_function_has_the_live_values_and_gradients(tmp_pa
 def test_check_passes_every_new_function_away_from_kinks():
     report = check_session(bpdebug.load(EVERY_NEW))
     assert report.ok, [(c.name, c.verdict, c.hint) for c in report.nodes if c.verdict != "ok"]
-    assert all(c.verdict == "ok" for c in report.nodes if c.op not in ("sign", "stop_gradient"))
+    assert all(c.verdict == "ok" for c in report.nodes if c.op not in ("sign", "stop_gradient", "argmax"))
+    (index,) = [c for c in report.nodes if c.op == "argmax"]
+    assert index.verdict == "unchecked" and index.hint == "an index: no gradient flows through it"
     assert all(c.verdict == "ok" for c in report.leaves)
 
 

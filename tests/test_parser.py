@@ -30,7 +30,9 @@ def _terminal_strategies(start: str) -> dict:
     randn(99999, 9999) tests memory, not the parser), strings name files that do not exist,
     and a comment, which would swallow the rest of its line, is a space."""
     names = st.sampled_from(["x", "y", "W", "b_2", "h1.W", "value", "grad", "out", "dout", "sum",
-                             "max", "softmax", "dense", "sigmoid", "randn", "quadratic", "f"])
+                             "max", "softmax", "dense", "sigmoid", "randn", "quadratic", "f",
+                             "x#1", "x#2", "y#1", "x.relu", "W.tanh", "np.exp", "math.exp", "np.dot",
+                             "np.nosuch", "not", "relu"])
     numbers = st.one_of(st.integers(0, 40).map(str),
                         st.sampled_from(["0.5", ".25", "2.", "1e3", "1e-3", "3E+1", "1e400", "0.0"]))
     lark = Lark(GRAMMAR, start=start)
@@ -48,8 +50,8 @@ def _terminal_strategies(start: str) -> dict:
         __IGNORE_1=st.sampled_from([" ", "\t", "\f"]),
         __IGNORE_2=st.sampled_from(["\\\n", "\\\r\n"]),
     )
-    if start == "condition":
-        explicit["COMPARE"] = st.sampled_from(["< ", "<= ", "== ", "!= ", ">= ", "> "])
+    explicit["COMPARE"] = st.sampled_from(["< ", "<= ", "== ", "!= ", ">= ", "> "])
+    explicit["AUGASSIGN"] = st.sampled_from(["+= ", "-= ", "*= ", "/= ", "**= ", "@= "])
     return {k: v for k, v in explicit.items() if k in {t.name for t in terminals}}
 
 
@@ -109,6 +111,9 @@ LANGUAGE_BITS = st.sampled_from([
     " ", "\t", "#", "1", "2.5", "-3", "1e400", "0", "sum(", "mean(", "axis=", "max(", "tanh(",
     "sigmoid(", "log(", "def ", "grad ", " wrt ", "loss ", "param ", "output ", "layer ", "dense(",
     "act=", "zeros(", "randn(", "seed=", "quadratic(", '"', "\\\n", "out", "dout", "\x00", "é", "\r",
+    "**", "+=", "-=", "*=", "/=", ":", "[0]", "[-1]", "[1:3]", "[::2]", "[:, 0]", ".relu()", "x.tanh()",
+    "np.exp(", "math.exp(", "np.maximum(", "#1", "x#1", "x#2", ">", "<=", "==", "!=", " not ", " and ",
+    ",]", ",)", "1e309", "def sigmoid(z) = ", "param ", "x[", "[1 2]",
 ])
 
 
@@ -228,7 +233,7 @@ def test_keywords_are_names_where_no_keyword_fits():
 def test_conditions_parse_with_the_second_start_symbol():
     e = parse_condition("norm(grad) > 10 and not isnan(value)")
     assert isinstance(e, ast.Binary) and e.op == "and"
-    assert e.left.op == ">" and isinstance(e.right, ast.Unary) and e.right.op == "not"
+    assert e.left.op == "gt" and isinstance(e.right, ast.Unary) and e.right.op == "not"
     with pytest.raises(BpError, match="expected"):
         parse_condition("norm(grad) >")
 

@@ -368,3 +368,32 @@ def test_a_training_session_records_and_replays(tmp_path, all_gradients):
     for name in ("h.W", "h.b", "out.W", "C"):
         np.testing.assert_array_equal(replay.value(name), live.value(name))
         np.testing.assert_array_equal(replay.grad(name), live.grad(name))
+
+
+@pytest.mark.parametrize("text, first, second", [
+    ("x = 3\nf = x * x", 3.0, 6.0),
+    ("v = [1, 2]\nf = sum(v * v)", [1.0, 2.0], [2.0, 4.0]),
+], ids=["scalar", "tensor"])
+def test_a_node_reading_an_input_twice_records_the_running_sum(tmp_path, text, first, second):
+    live, replay = recorded(tmp_path, text)
+    square = live.graph.nodes[-1] if "sum" not in text else live.graph.node("f.1")
+    event = replay.trace.event(replay.trace.backward_step(square.index))
+    assert [np.asarray(a).tolist() for a in event.accumulated] == [first, second]
+    replay.goto(replay.total)
+    assert np.asarray(replay.grad(live.graph.nodes[0].name)).tolist() == second      # the last write
+    every_step(live, replay)
+
+
+def test_next_over_a_def_call_in_a_replay_is_the_live_one(tmp_path):
+    live, replay = recorded(tmp_path, "def sq(a) = a * a\nx = 3\ny = sq(x) * x")
+    live.restart()
+    replay.restart()
+    while live.t < live.total:
+        a, b = live.next(), replay.next()
+        assert (a.event.node.name, a.event.formula, a.event.over) == (b.event.node.name, b.event.formula, b.event.over)
+        assert [(t.input, t.contribution, t.accumulated) for t in a.event.terms] == \
+            [(t.input, t.contribution, t.accumulated) for t in b.event.terms]
+        assert live.current == replay.current
+    live.back()
+    replay.back()
+    assert live.current == replay.current and replay.stepped_over is None

@@ -123,8 +123,8 @@ def replay_everything(path: Path, original: Path) -> None:
         if t:
             session.event()
             for i in range(session.n):
-                session.contributions(i), session.local_derivatives(i)
-    state_dict(session.graph, session.values, session.grads)
+                session.contributions(i), session.local_derivatives(i), session.accumulated(i)
+    state_dict(session)
     session.restart()
     for _ in range(session.recorded):
         session.trace.event(session.t + 1)

@@ -67,15 +67,20 @@ def test_an_update_subtracts_lr_times_the_gradient_of_the_loss():
 def test_stepping_through_a_training_step_forward_backward_then_one_update_per_param():
     t = Trainer(bpdebug.load_file(EXAMPLES / "xor.bp"), lr=1.0)
     n = len(t.session.graph)
-    assert (t.phase, t.t, t.total) == (FORWARD, 0, 2 * n + 4)
-    kinds = []
+    assert (t.phase, t.t) == (FORWARD, 0) and t.position() == (FORWARD, 0, 2 * n)
+    kinds, positions = [], []
     while t.phase != "done":
         kinds.append(t.advance())
+        positions.append(t.position())
     assert [type(k) for k in kinds] == [StepEvent] * (2 * n) + [Update] * 4
     assert [e.pass_ for e in kinds[:2 * n]] == [FORWARD] * n + [BACKWARD] * n
     assert [u.param for u in kinds[2 * n:]] == ["h.W", "h.b", "out.W", "out.b"]
     assert [u.position for u in kinds[2 * n:]] == [0, 1, 2, 3]
-    assert t.steps_done == 1 and len(t.losses) == 1 and t.t == t.total
+    # One step count, as the Session's (step 7 of 2N), and the updates counted apart.
+    assert [p[1:] for p in positions[:2 * n]] == [(k, 2 * n) for k in range(1, 2 * n + 1)]
+    assert "update" not in {p[0] for p in positions[:2 * n]}       # 34 of 34 until an update
+    assert positions[2 * n:] == [("update", k, 4) for k in (1, 2, 3, 4)]
+    assert t.steps_done == 1 and len(t.losses) == 1 and t.t == 2 * n + 4
     # The next step's forward pass uses the updated params.
     new_W = t.param_values()["h.W"]
     event = t.advance()

@@ -98,8 +98,25 @@ def test_set_waits_for_the_updates_and_where_says_where_training_is():
     assert execute(t, "where").text == ("training step 1 (sgd, lr 0.5), update phase: 0 of 1 updates "
                                         "applied; next: w")
     execute(t, "step")
-    assert execute(t, "set w = 2").error
+    for command in ("set w = 2", "jump 1"):          # the passes stay as the update found them
+        result = execute(t, command)
+        assert result.error and f"before a `{command.split()[0]}`" in result.text
+    assert t.session.t == t.session.total and t.applied == 1
     assert execute(t, "where").text.startswith("training step 1 (sgd, lr 0.5) done: C = 4")
+    execute(t, "back")
+    assert not execute(t, "jump 1").error and t.session.t == 1
+
+
+def test_help_names_the_training_commands_once_each_in_columns():
+    lines = execute(trainer(), "help").text.splitlines()
+    assert [line.split()[0] for line in lines].count("restart") == 1
+    assert "restart [step]    (run) back to the initial params" in "\n".join(lines)
+    assert lines[-2:] == [line for line in lines if line.startswith(("train [N]", "lr [LR]"))]
+
+
+def test_quit_ends_a_script_that_trains(capsys):
+    code, out, err = script(capsys, "-e", SQUARE, "-c", "train 2", "-c", "quit", "-c", "train 5")
+    assert code == 0 and err == "" and "(bpdebug) train 5" not in out
 
 
 def test_help_lists_the_training_commands_and_other_commands_still_work():

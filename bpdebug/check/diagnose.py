@@ -27,6 +27,8 @@ def diagnose(graph, kernel, values: list, i: int, bad, tol: Tolerances, rng) -> 
     found = None
     if custom is not None and num is not None:
         found = _summed_back(custom, k, ins, out, g, num, tol)
+    if node.op.python is not None and num is not None:
+        found = _summed_over_another_axis(kernel, i, k, ins, out, g, num, tol)
     if found is None and bad.problem:
         found = ("wrong shape" if "shape" in bad.problem else "nan or inf", bad.problem)
     if found is None and num is not None:
@@ -45,8 +47,12 @@ def diagnose(graph, kernel, values: list, i: int, bad, tol: Tolerances, rng) -> 
 
 def _subject(graph, node, k: int) -> tuple[str, str]:
     """(the rule in full, the rule in a few words)."""
-    custom = node.op.custom
+    custom, python = node.op.custom, node.op.python
     name = graph.nodes[node.inputs[k]].name
+    if python is not None:
+        param = python.inputs[k] + (f"' (here '{name}')" if python.inputs[k] != name else "'")
+        return f"the VJP {python.where()} of op {python.name} for '{param}", \
+            f"{getattr(python.backward, '__name__', python.name)} wrt {python.inputs[k]}"
     if custom is None:
         return f"the built-in {node.op.name} rule for '{name}'", f"{node.op.name} rule wrt {name}"
     param = custom.params[k]
@@ -59,10 +65,10 @@ def _subject(graph, node, k: int) -> tuple[str, str]:
 def _input_name(graph, node, m: int) -> str:
     """'a' for a custom op's parameter (with the node it reads), else the input node's name."""
     name = graph.nodes[node.inputs[m]].name
-    custom = node.op.custom
-    if custom is None or custom.params[m] == name:
+    params = node.op.custom.params if node.op.custom else node.op.python.inputs if node.op.python else None
+    if params is None or params[m] == name:
         return f"'{name}'"
-    return f"'{custom.params[m]}' (here {name})"
+    return f"'{params[m]}' (here {name})"
 
 
 def _rule(kernel, i: int, k: int, g, out, args):
@@ -96,6 +102,25 @@ def _summed_back(custom, k: int, ins, out, g, num, tol: Tolerances):
                 f"leading axes back automatically (axis {auto}), but "
                 f"'{param}' was broadcast along axis {which}; sum it there in the grad line: "
                 f"sum(..., axis={which})")
+    return None
+
+
+def _summed_over_another_axis(kernel, i: int, k: int, ins, out, g, num, tol: Tolerances):
+    """An input broadcast along some axes of the output (a bias) gets dout summed over those
+    axes; an op written in Python that sums dout over other axes of the same sizes is wrong."""
+    shape, g = np.shape(ins[k]), np.asarray(g, dtype=float)
+    extra = g.ndim - len(shape)
+    right = tuple(range(extra)) + tuple(extra + a for a, n in enumerate(shape) if n == 1 and g.shape[extra + a] != 1)
+    if extra < 0 or not right or not close(np.sum(g, axis=right).reshape(shape), num, tol):
+        return None                       # not a broadcast input: the mistake is another
+    given = np.asarray(_rule(kernel, i, k, g, out, ins), dtype=float)
+    for axes in combinations(range(g.ndim), len(right)):
+        summed = np.sum(g, axis=axes)
+        if axes != right and summed.size == given.size and close(summed.reshape(given.shape), given, tol):
+            which = lambda a: a[0] if len(a) == 1 else a  # noqa: E731
+            return f"summed over axis {which(axes)}, not {which(right)}", (
+                f"sums dout over axis {which(axes)}, but the input was broadcast along axis {which(right)} "
+                f"of the output: dout.sum(axis={which(right)})")
     return None
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..graph import format_value
 from ..kernel import seed_gradient
+from ..lang import BpError
 from ..report import finite
 from . import kinks
 from .numeric import (ROUNDING, Comparison, Tolerances, close, compare, directional, directions, dot,
@@ -77,13 +78,23 @@ class NodeCheck:
 
 
 def rule_kind(node, k: int) -> str:
-    custom = node.op.custom
+    custom, python = node.op.custom, node.op.python
+    if python is not None:
+        return "numerical" if python.backward is None else "hand-written"
     if custom is None:
         return "built-in"
     return "hand-written" if custom.params[k] in custom.grads else "autodiff"
 
 
 def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> NodeCheck:
+    try:
+        return _check_node(graph, kernel, values, i, tol, rng)
+    except BpError as err:   # an op written in Python failed: the step itself will say how
+        res = NodeCheck(i, graph.nodes[i].name, graph.op_label(graph.nodes[i]))
+        return res.set("unchecked", None, "its code fails: " + err.message.partition("\n")[0])
+
+
+def _check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> NodeCheck:
     node = graph.nodes[i]
     res = NodeCheck(i, node.name, graph.op_label(node))
     ins = [values[j] for j in node.inputs]
@@ -94,6 +105,12 @@ def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> Nod
         return res.set("unchecked", None, "it reads nan or inf (see the non-finite origin)")
     if not finite(out):
         return res.set("nonfinite", False, "its value is nan or inf although every input is finite")
+    if node.op.constant:   # argmax, a comparison: its value may jump, but no gradient flows through it
+        moving = [k for k, j in enumerate(node.inputs) if graph.nodes[j].needs_grad]
+        at_kink, rule = kinks.exact(node, ins, moving) if moving else (None, "")
+        if at_kink is not None:
+            return res.set("kink", True, f"at a kink: {rule}")
+        return res.set("unchecked", None, f"{node.op.constant}: no gradient flows through it")
     targets = kernel.targets[i]
     if not targets:
         return res.set("unchecked", None, "no input needs a gradient")
@@ -119,9 +136,12 @@ def check_node(graph, kernel, values: list, i: int, tol: Tolerances, rng) -> Nod
     def phi(args):
         return dot(g, f(*args))
 
+    unsent = getattr(kernel.vjp[i], "unsent", ())   # an op in Python sends None: no gradient
     for k, j in targets:
         check = InputCheck(k, graph.nodes[j].name, rule_kind(node, k))
         res.inputs.append(check)
+        if k in unsent:
+            continue
         _check_input(check, ins, k, dirs[k], given[k], auto[k] if auto is not None else None, phi, floor, tol)
     problems = [c.problem for c in res.inputs if c.problem]
     if any("nan or inf" in p for p in problems):

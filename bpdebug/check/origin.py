@@ -57,10 +57,11 @@ def backward_at(graph, kernel, values: list, grads: list, i: int) -> Origin | No
     if not (finite(g) and finite(values[i]) and all(finite(x) for x in ins)):
         return None
     cs = kernel.contributions(values, grads, i)
-    bad = [(f"dL/d{graph.nodes[node.inputs[k]].name}", cs[k]) for k, _ in kernel.targets[i] if not finite(cs[k])]
+    d = f"d{graph.nodes[graph.output].name}/d"      # gradients named after the output: df/dx
+    bad = [(d + graph.nodes[node.inputs[k]].name, cs[k]) for k, _ in kernel.targets[i] if not finite(cs[k])]
     if not bad:
         return None
-    reads = [(f"dL/d{node.name}", g), (node.name, values[i])]
+    reads = [(d + node.name, g), (node.name, values[i])]
     reads += [(graph.nodes[j].name, x) for j, x in zip(node.inputs, ins)]
     return Origin(i, node.name, "backward", graph.formula(node), reads, bad)
 

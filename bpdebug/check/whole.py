@@ -113,12 +113,35 @@ def check_leaves(graph, kernel: Kernel, values: list, grads: list, tol: Toleranc
     f0 = float(np.sum(values[graph.output]))
     forward = _Forward(graph, kernel, values)
     results = []
+    cut = _cut_off(graph, kernel)
+    for j in [j for j in order if cut[j]]:
+        results.append(LeafCheck(graph.nodes[j].name, "none", "unchecked", None,
+                                 hint="no gradient reaches it: an op written in Python sends None"))
+    order = [j for j in order if not cut[j]]
     for j in order[:MAX_LEAVES]:
         per_element = np.size(values[j]) <= WHOLE_SMALL
         results.append(_leaf_check(graph, values, grads, [j], rng, tol, per_element, f0, forward))
     if len(order) > MAX_LEAVES:
         results.append(_leaf_check(graph, values, grads, order, rng, tol, False, f0, forward))
     return results
+
+
+def _cut_off(graph, kernel: Kernel) -> bytearray:
+    """Nodes that would get a gradient but for the inputs an op written in Python sends None
+    (labels, say: their numerical derivative is meaningless)."""
+    n = len(graph.nodes)
+    unsent = [getattr(v, "unsent", ()) for v in kernel.vjp]
+    if not any(unsent):
+        return bytearray(n)
+    reached, blocked = bytearray(n), bytearray(n)
+    reached[graph.output] = 1
+    for i in range(graph.output, -1, -1):
+        for k, j in enumerate(graph.nodes[i].inputs):
+            if reached[i] and k not in unsent[i]:
+                reached[j] = 1
+            elif reached[i] or blocked[i]:
+                blocked[j] = 1
+    return bytearray(b and not r for b, r in zip(blocked, reached))
 
 
 def _leaf_check(graph, values, grads, moved, rng, tol, per_element, f0, forward) -> LeafCheck:

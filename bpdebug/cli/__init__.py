@@ -18,6 +18,7 @@ from ..lang import BpError
 from ..numbers import whole
 
 OK, PROBLEM, BAD_INPUT = 0, 1, 2
+MAX_BATCH = 2 ** 20               # an ONNX model's symbolic batch dimension (--batch)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,12 +48,25 @@ def number_option(rule, *limits, **kw):
     return parse
 
 
-def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp program") -> None:
-    """FILE or -e EXPR, and --set NAME=VALUE, shared by every command that runs a program."""
+def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp program or an ONNX model",
+                          batch: bool = True) -> None:
+    """FILE or -e EXPR, --set NAME=VALUE, --ops, the ONNX options and --max-elements, shared by
+    every command that runs a program (`batch`: this command's --batch is the ONNX batch size too)."""
     parser.add_argument("file", nargs="?", help=file_help)
     parser.add_argument("-e", "--expr", metavar="PROGRAM", help="program text instead of FILE, e.g. 'f = (x + y) * z'")
     parser.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
                         help="give a leaf a value (a number or a tensor such as [1, 2]); repeatable")
+    parser.add_argument("--ops", action="append", default=[], metavar="FILE.py",
+                        help="ops written in Python (@op from bpdebug) the program may call; repeatable")
+    onnx = parser.add_argument_group("ONNX models (FILE.onnx)")
+    onnx.add_argument("--inputs", metavar="FILE.npz", help="values of the model's inputs, by input name")
+    onnx.add_argument("--model", metavar="FILE.onnx", help="the model a trace (FILE) was recorded from")
+    onnx.add_argument("--loss", default="sum", metavar="SPEC",
+                      help="the scalar the backward pass starts from: sum (default), mean, mse:TARGETS.npy, "
+                           "softmax_cross_entropy:LABELS.npy (class indices or one-hot rows)")
+    if batch:
+        onnx.add_argument("--batch", type=number_option(whole, 1, MAX_BATCH), metavar="N",
+                          help="the size of a symbolic batch dimension of random inputs (default 1)")
     add_size_limit(parser)
 
 
@@ -83,23 +97,53 @@ def set_values(args) -> dict:
 def load_session(args):
     """The Session for FILE or -e, with --set values applied, and the params saved in --load's
     file (a --set of the same name wins)."""
-    import bpdebug
-
     values = set_values(args)
     if args.expr is not None and args.file is not None:
         raise BpError("give either FILE or -e PROGRAM, not both")
-    if args.expr is not None:
-        session = bpdebug.load(args.expr, "<-e>", values)
-    elif args.file is None:
-        raise BpError("no program: give a FILE or -e 'f = (x + y) * z'")
+    if args.file is not None and args.file.lower().endswith(".onnx"):
+        session = _load_model(args, values)
     else:
-        session = bpdebug.load_file(args.file, values)
+        session = _load_program(args, values)
     if getattr(args, "load", None):
         from ..train.weights import load_params
         load_params(session, args.load, skip=values)
     from ._outputs import refuse_overwriting_inputs
     refuse_overwriting_inputs(args, session)    # before anything is written
     return session
+
+
+def _load_program(args, values: dict):
+    import bpdebug
+
+    if args.inputs is not None or args.loss != "sum":
+        raise BpError(f"--{'inputs' if args.inputs is not None else 'loss'} is for ONNX models (FILE.onnx); "
+                      "a program names its own loss and data")
+    if args.model is not None:
+        raise BpError("--model names the ONNX model a trace was recorded from; FILE is not a trace")
+    ops = None
+    if args.ops:   # the user's own Python, named on the command line: a program never loads any
+        from ..imports.ops_files import load_ops_files
+        ops = load_ops_files(args.ops)
+    if args.expr is not None:
+        return bpdebug.load(args.expr, "<-e>", values, ops)
+    if args.file is None:
+        raise BpError("no program: give a FILE or -e 'f = (x + y) * z'")
+    return bpdebug.load_file(args.file, values, ops)
+
+
+def _load_model(args, values: dict):
+    from ..imports.onnx_data import load_arrays
+    from ..imports.onnx_model import ModelOptions, load_model
+
+    if args.ops:
+        raise BpError("--ops adds functions to a .bp program; an ONNX model cannot call them")
+    if args.model is not None:
+        raise BpError("--model names the ONNX model a trace was recorded from; FILE is a model itself")
+    batch = getattr(args, "batch", None)
+    if batch is not None and not 1 <= batch <= MAX_BATCH:   # train's and script's --batch, read as rows
+        raise BpError(f"--batch must be a whole number from 1 to {MAX_BATCH} for an ONNX model, got {batch}")
+    inputs = load_arrays(args.inputs) if args.inputs is not None else {}
+    return load_model(args.file, values, ModelOptions(inputs, batch, args.loss))
 
 
 def given_values(args) -> dict:

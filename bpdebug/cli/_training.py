@@ -11,7 +11,8 @@ from ..lang import BpError
 def add_weight_arguments(p) -> None:
     p.add_argument("--load", metavar="IN.npz", help="give the params the values saved in IN.npz "
                    "(by --save): train on, or step through a trained model")
-    p.add_argument("--save", metavar="OUT.npz", help="write the params to OUT.npz at the end")
+    p.add_argument("--save", metavar="OUT.npz", help="write the params to OUT.npz at the end (for an ONNX model, "
+                   "OUT.onnx: a copy of the model with them as its initializers)")
 
 
 def _setting(name: str):
@@ -86,15 +87,25 @@ def trainer_for(session, args):
 
 
 def check_save(args, session) -> None:
-    """--save needs params to write: say so before any work is done."""
-    if getattr(args, "save", None) and not any(n.kind == "param" for n in session.graph.nodes):
-        raise BpError(f"--save {args.save}: the program has no param to save")
+    """--save needs params to write (and OUT.onnx an ONNX model): say so before any work is done."""
+    path = getattr(args, "save", None)
+    if path and not any(n.kind == "param" for n in session.graph.nodes):
+        raise BpError(f"--save {path}: the program has no param to save")
+    if path and path.lower().endswith(".onnx") and not hasattr(session.graph.origin, "save"):
+        raise BpError(f"--save {path} writes an ONNX model back, and this is not one; "
+                      "save the params with --save OUT.npz")
 
 
-def save(args, params: dict) -> None:
-    if getattr(args, "save", None):
-        from ..train.weights import save_params
-        save_params(params, args.save)
+def save(args, params: dict, graph) -> None:
+    """--save OUT.npz: the params by name; OUT.onnx, for an ONNX model: a copy of the model with
+    them as its initializers, so the trained model goes back where it came from."""
+    if not getattr(args, "save", None):
+        return
+    if args.save.lower().endswith(".onnx"):
+        graph.origin.save(args.save, params)
+        return
+    from ..train.weights import save_params
+    save_params(params, args.save)
 
 
 def session_params(session) -> dict:

@@ -36,7 +36,7 @@ def main(args) -> int:
     session = load_session(args)
     check_save(args, session)
     report = check_session(session, Tolerances(args.eps, args.rtol, args.atol))
-    save(args, session_params(session))
+    save(args, session_params(session), session.graph)
     if args.json:
         print(json.dumps(report.as_dict()))
     else:
@@ -54,7 +54,7 @@ def _print(session, report, show_all: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # a line of text is one line, however long
     g = session.graph
     out = g.nodes[g.output]
     from ..graph import format_value

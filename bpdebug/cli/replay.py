@@ -19,14 +19,23 @@ def configure(p) -> None:
                        help="print the state at the end of the recording, as `run --json` does")
     shown.add_argument("--print", dest="transcript", action="store_true",
                        help="print every step, as stepping through it in `script` would")
+    p.add_argument("--ops", action="append", default=[], metavar="FILE.py",
+                   help="the ops written in Python a recorded program calls (a trace never runs Python by itself)")
+    p.add_argument("--model", metavar="FILE.onnx", help="the ONNX model the trace was recorded from")
     add_size_limit(p)
 
 
-def open_replay(path):
-    """The ReplaySession for `path`, saying on stderr when the file was cut off."""
+def open_replay(path, ops_files=(), model: str | None = None):
+    """The ReplaySession for `path`, saying on stderr when the file was cut off; `ops_files`
+    (--ops) and `model` (--model): what a recording of a program calling ops written in Python,
+    or of an ONNX model, was made with."""
     from ..trace import open_trace
 
-    session = open_trace(path)
+    ops = None
+    if ops_files:
+        from ..imports.ops_files import load_ops_files
+        ops = load_ops_files(ops_files)
+    session = open_trace(path, ops=ops, model=model)
     if session.trace.warning:
         print(f"bpdebug: warning: {session.trace.warning}", file=sys.stderr)
     elif session.recorded < session.total:
@@ -48,18 +57,18 @@ def session_for(args):
                           hint=f"record the program again with {flag}")
     if getattr(args, "trace", None):
         raise BpError(f"{args.file} is already a recording: --trace records a live run")
-    return open_replay(args.file)
+    return open_replay(args.file, args.ops, args.model)
 
 
 def main(args) -> int:
     from ..commands import execute
     from ..report import state_dict
 
-    session = open_replay(args.trace)
+    session = open_replay(args.trace, args.ops, args.model)
     status = PROBLEM if session.trace.warning else OK
     if args.json:
         session.goto(session.recorded)
-        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        print(json.dumps(state_dict(session)))
         return status
     if args.transcript:
         while session.t < session.recorded:

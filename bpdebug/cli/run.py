@@ -41,16 +41,16 @@ def main(args) -> int:
             return BAD_INPUT
     with recording(session, args.trace, given_values(args)):
         stop = session.run()
-    save(args, session_params(session))
+    save(args, session_params(session), session.graph)
     if args.json:
-        print(json.dumps(state_dict(session.graph, session.values, session.grads)))
+        print(json.dumps(state_dict(session, stop)))
         return OK
 
     from rich.console import Console
 
     from ..render import node_table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # a line of text is one line, however long
     g = session.graph
     out = g.nodes[g.output]
     if stop.reason == "breakpoint":

@@ -5,7 +5,7 @@ import sys
 
 from . import BAD_INPUT, OK, add_program_arguments, given_values
 from ..files import MAX_TEXT_BYTES, read_limited
-from ..lang import BpError
+from ..lang import BpError, strip_comment
 from ._training import add_training_arguments, add_weight_arguments, check_save, save, session_params, trainer_for
 
 NAME = "script"
@@ -13,7 +13,8 @@ HELP = "run debugger commands headless and print a transcript (each command, the
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to run the commands over")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to run the commands over",
+                          batch=False)   # its --batch, rows per step, is an ONNX model's batch too
     p.add_argument("--commands", metavar="CMDS", help="a file of commands, one a line ('-' for standard input)")
     p.add_argument("-c", dest="inline", action="append", default=[], metavar="CMD",
                    help="a command; repeatable, run after those of --commands")
@@ -37,8 +38,8 @@ def read_commands(args) -> list[tuple[str, str]]:
         except UnicodeDecodeError as err:
             raise BpError(f"cannot read commands from {source}: byte {err.start} is not UTF-8") from None
         for k, line in enumerate(text.splitlines(), 1):
-            for part in line.split(";;"):  # pdb's separator for several commands on a line
-                if part.strip() and not part.strip().startswith("#"):
+            for part in strip_comment(line).split(";;"):  # pdb's separator for several commands on a line
+                if part.strip():
                     lines.append((f"{source}:{k}", part.strip()))
     lines.extend((f"-c #{k}", c) for k, c in enumerate(args.inline, 1))
     if not lines:
@@ -70,5 +71,7 @@ def main(args) -> int:
             if result.error:
                 print(f"{where}: error: {result.text}", file=sys.stderr)
                 return BAD_INPUT
-    save(args, trainer.param_values() if trainer is not None else session_params(session))
+            if result.quit:                # the commands after it are not run
+                break
+    save(args, trainer.param_values() if trainer is not None else session_params(session), session.graph)
     return OK

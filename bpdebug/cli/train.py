@@ -5,14 +5,14 @@ import contextlib
 import sys
 
 from . import OK, PROBLEM, add_program_arguments, load_session
-from ._training import add_training_arguments, add_weight_arguments, save, settings_for
+from ._training import add_training_arguments, add_weight_arguments, check_save, save, settings_for
 
 NAME = "train"
 HELP = "train a program's params: SGD, momentum or Adam, on all rows or mini-batches"
 
 
 def configure(p) -> None:
-    add_program_arguments(p)
+    add_program_arguments(p, batch=False)   # its --batch, rows per step, is an ONNX model's batch too
     add_training_arguments(p)
     p.add_argument("--predict", action="store_true",
                    help="print the model's outputs for the held-out rows (every row without --val) at the end")
@@ -26,6 +26,7 @@ def main(args) -> int:
     from ..train import Trainer
 
     session = load_session(args)
+    check_save(args, session)
     try:
         settings = settings_for(args, session.graph)
         if settings.steps is None:
@@ -37,13 +38,13 @@ def main(args) -> int:
     console = None
     if not args.json:
         from rich.console import Console
-        console = Console(highlight=False)
+        console = Console(highlight=False, soft_wrap=True)  # a line of text is one line, however long
     _train(trainer, settings.steps, console)
     if not trainer.diverged:
         trainer.evaluate()          # the held-out rows with the final params
         if args.predict:
             predictions = trainer.predictions()
-    save(args, trainer.param_values())
+    save(args, trainer.param_values(), trainer.session.graph)
     warnings = [] if trainer.diverged else trainer.saturation_warnings()
     if args.json:
         _json(trainer, predictions if args.predict else None, warnings)

@@ -9,8 +9,10 @@ HELP = "step through the forward and backward pass in a terminal UI (the default
 
 
 def configure(p) -> None:
-    add_program_arguments(p, file_help="a .bp program, or a trace to replay")
+    add_program_arguments(p, file_help="a .bp program, an ONNX model, or a trace to replay", batch=False)
     p.add_argument("--trace", metavar="OUT", help="record every step taken to the trace file OUT")
+    p.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. textual-light, solarized-light, "
+                   "nord (default textual-dark; Ctrl+P, 'Change theme' switches while it runs)")
     add_weight_arguments(p)
     add_training_arguments(p)
 
@@ -18,6 +20,7 @@ def configure(p) -> None:
 def main(args) -> int:
     from .replay import session_for
 
+    theme = _theme(args.theme)
     session = session_for(args)
     check_save(args, session)
     trainer = trainer_for(session, args)
@@ -27,7 +30,23 @@ def main(args) -> int:
     from ..tui.app import BpDebugApp
 
     app = BpDebugApp(session, trainer=trainer)
+    if theme is not None:
+        app.theme = theme
     with recording(session, args.trace, given_values(args)):
         app.run()
-    save(args, trainer.param_values() if trainer is not None else session_params(session))
+    save(args, trainer.param_values() if trainer is not None else session_params(session), session.graph)
     return app.return_code or OK   # 1 when the app stopped on an error
+
+
+def _theme(name):
+    """The theme asked for, checked before anything loads (exit 2 for an unknown one)."""
+    if name is None:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    from ..lang import BpError, did_you_mean
+
+    if name not in BUILTIN_THEMES:
+        raise BpError(f"no theme named '{name}'", hint=did_you_mean(name, BUILTIN_THEMES)
+                      or "themes: " + ", ".join(sorted(BUILTIN_THEMES)))
+    return name

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from .. import numbers
+from ..numbers import MAX_INT
 from ..lang import BpError, ast
 
-MAX_INT = 2**31 - 1          # sizes, strides, padding, units, axes, columns
 MAX_SEED = 2**32 - 1
 MAX_ELEMENTS = 10**8         # the most elements a tensor may hold by default (800 MB): --max-elements
 _LIMIT: ContextVar[int] = ContextVar("max_elements", default=MAX_ELEMENTS)
@@ -144,6 +144,7 @@ def new_shape(builder, e, what: str = "shape") -> tuple:
 
 MEANING = {
     "axis": "axes count from 0; -1 is the last",
+    "axes": "the axes in their new order, such as [0, 2, 1]; -1 is the last",
     "shape": "the new sizes, such as [2, 3]; one of them may be -1, worked out from the others",
     "size": "the window's height and width: one number, or [height, width]",
     "stride": "how far the window moves at each step: at least 1, or [down, across]",
@@ -164,6 +165,7 @@ MEANING = {
 
 KINDS = {
     "axis": axis,
+    "axes": axis,
     "shape": new_shape,
     "size": window,
     "stride": window,
@@ -182,5 +184,6 @@ KINDS = {
 
 
 def argument(builder, key: str, e):
-    """The value of `key=e`, checked for its kind."""
-    return KINDS[key](builder, e, key)
+    """The value of `key=e`, checked for its kind (a keyword of an op written in Python, which
+    has no kind here: a finite number)."""
+    return KINDS.get(key, real)(builder, e, key)

@@ -1,7 +1,10 @@
 """From the syntax tree to a computational graph: statements, names, expressions, and `def`
 calls (inline sub-graphs or one custom-op node). Literals and initializers are in leaves.py,
-`layer` and cost sugar in network.py, data files in data.py. Builds; never evaluates (beyond
-shapes).
+`layer` and cost sugar in network.py, data files in data.py, Python's spellings of a call
+(`x.relu()`, `np.exp(x)`) in spelling.py. Builds; never evaluates (beyond shapes).
+
+What a name means, and the rules of assigning one again (`c += 1` makes version `c#k`), are
+in names.py; what a call of a built-in means and whether it is well formed, in calls.py.
 
 Nothing here recurses over expressions: a program may nest 100,000 levels deep.
 """
@@ -13,12 +16,16 @@ import numpy as np
 
 from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
-from ..ops import BINARY, FUNCTIONS, LIST, OPS, REDUCING, REQUIRED, Op, function, infer_shape
-from .arguments import argument, check_size
+from ..ops import BINARY, FUNCTIONS, OPS, Op, function, infer_shape
+from ..ops.indexing import Key, key_problem
+from .arguments import check_size
+from .calls import CallRules, sub_expressions
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
+from .names import NameRules
 from .network import COSTS, cost, layer
-from .nodes import LEAF_KINDS, Graph, InlineCall, Node
+from .nodes import LEAF_KINDS, Graph, InlineCall, Node, split_version
+from .spelling import resolve
 
 MAX_CALL_DEPTH = 64                # `def` calls inside `def` calls; expanding them recurses
 
@@ -29,9 +36,11 @@ class _Def:
     grads: dict = field(default_factory=dict)   # param -> ast.Grad
 
 
-class _Builder:
-    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None):
+class _Builder(NameRules, CallRules):
+    def __init__(self, program: ast.Program, base_dir=None, values: dict | None = None,
+                 ops: dict | None = None):
         self.program = program
+        self.user_ops = ops or {}          # {name: Op}: ops written in Python (--ops), over built-ins
         self.base_dir = base_dir
         self.values = dict(values or {})   # leaf values given from outside (`--set x=3`)
         self.nodes: list[Node] = []
@@ -43,7 +52,11 @@ class _Builder:
         self.expanding: list[str] = []     # the `def`s being expanded, shared with fragments
         self.counter = 0
         self.target = ""
-        self.data_files: list = []         # the paths data leaves were read from
+        self.versions: dict[str, int] = {}  # name -> how many assignments the program makes to it
+        self.seen: dict[str, int] = {}      # name -> how many of them are built so far
+        self.kinds: dict[str, str] = {}     # name -> what first bound it: "", param, data, loss, layer
+        self.statement = None               # the statement being built
+        self.data_files: list = []          # the paths data leaves were read from
 
     # ---- errors -------------------------------------------------------------------------
     def error(self, message, span, hint=None) -> BpError:
@@ -76,24 +89,28 @@ class _Builder:
         self.nodes.append(node)
         return node.index
 
-    def bind(self, name: str, index: int, span: Span) -> None:
-        if name in self.names:
-            where = self.defined_at[name]
-            raise self.error(f"'{name}' is already defined" + (f" (at line {where.line})" if where else "")
-                             + "; every name is assigned once", span)
-        self.names[name] = index
-        self.defined_at[name] = span
-
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
         statements = self.program.statements
+        for name in self.user_ops:
+            if name in INITIALIZERS or name in COSTS:
+                raise self.error(f"the op written in Python '{name}' has the name of a built-in "
+                                 f"{'initializer' if name in INITIALIZERS else 'cost'}; give it another name", None)
         for st in statements:
             if isinstance(st, ast.Def):
                 self.define(st)
             elif isinstance(st, ast.Grad):
                 self.add_grad(st)
+            elif isinstance(st, ast.Assign):
+                self.versions[st.name] = self.versions.get(st.name, 0) + 1
+                self.check_rebinding(st)
         assigned = {st.name for st in statements if isinstance(st, (ast.Assign, ast.Layer))}
         assigned |= {f"{st.name}.{p}" for st in statements if isinstance(st, ast.Layer) for p in "Wb"}
+        assigned |= {f"{name}#{k}" for name, n in self.versions.items() if n > 1 for k in range(1, n + 1)}
+        for key in list(self.values):   # `--set c#3=...` for the last of three is `--set c=...`
+            base, k = split_version(key)
+            if k is not None and k == self.versions.get(base, 0) > 1:
+                self.values[base] = self.values.pop(key)
         used = _names_used(statements)
         for name, value in self.values.items():
             if name in assigned:
@@ -102,11 +119,12 @@ class _Builder:
                 raise self.error(f"'{name}' is given a value (--set {name}=...), but the program neither "
                                  "defines nor uses it", None, did_you_mean(name, sorted(assigned | used)))
             # `-e 'f = x * y' --set x=2 --set y=3`: leaves from outside
-            self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None)
+            self.bind(name, self.add(name, OPS["leaf"], kind="leaf", value=value), None, "leaf")
         # The output: named by `output NAME`, else declared by the last `loss`, else the last
         # assignment.
         output, output_span = None, None
         for st in statements:
+            self.statement = st
             declared = isinstance(output, ast.Output) or (isinstance(output, ast.Assign) and output.kind == "loss")
             if isinstance(st, ast.Assign):
                 self.assign(st)
@@ -120,7 +138,7 @@ class _Builder:
                 output, output_span = st, st.span
         if output is None:
             raise self.error("the program has no assignment, so there is nothing to compute", None)
-        name = output.name
+        name = output.name   # a rebound name: its newest version
         if name not in self.names:
             raise self.error(f"output '{name}' is not defined", output_span,
                              did_you_mean(name, self.names))
@@ -131,20 +149,25 @@ class _Builder:
                 f"the output '{node.name}' has shape {node.shape}; the backward pass needs a scalar "
                 "output", output_span,
                 "reduce it with sum(...) or mean(...), or name a scalar with `output NAME`")
-        graph = Graph(self.nodes, self.names, out, self.calls, self.program.source,
-                      self.program.filename, {k: v.node for k, v in self.defs.items()})
+        graph = Graph(self.nodes, self.names, out, self.calls, self.program.source, self.program.filename,
+                      {k: d.node for k, d in self.defs.items() if k in FUNCTIONS or k in COSTS})
         graph.data_files = tuple(self.data_files)
         return graph
 
     def define(self, st: ast.Def) -> None:
+        # A def may shadow a built-in function (`def sigmoid(z) = ...`): the program's own wins.
         if st.name in self.defs:
             raise self.error(f"op '{st.name}' is already defined", st.span)
-        # A def may shadow a built-in op (`def square(x) = ...` with its own grad line): calls
-        # look at the program's defs first. Initializers and costs are not ops.
-        if st.name in INITIALIZERS or st.name in COSTS:
-            raise self.error(f"'{st.name}' is a built-in function; give the op another name", st.span)
+        if st.name in self.user_ops:
+            raise self.error(f"'{st.name}' is an op written in Python (--ops); give this one another name",
+                             st.span)
+        if st.name in INITIALIZERS:
+            raise self.error(f"'{st.name}' makes a leaf (an initializer); give the op another name", st.span)
         if len(set(st.params)) != len(st.params):
             raise self.error(f"op '{st.name}' names a parameter twice", st.span)
+        if "#" in st.name + "".join(st.params):
+            raise self.error("'#' followed by digits names a version of a rebound name; an op and its "
+                             "parameters need plain names", st.span)
         self.defs[st.name] = _Def(st)
 
     def add_grad(self, st: ast.Grad) -> None:
@@ -160,32 +183,36 @@ class _Builder:
         d.grads[st.wrt] = st
 
     def assign(self, st: ast.Assign) -> None:
-        self.target, self.counter = st.name, 0
+        name = self.version(st)   # `c`, or `c#k` for an earlier of several assignments to c
+        self.target, self.counter = name, 0
         if st.kind == "data":
             # A value from outside (a trainer's mini-batch, --set) replaces reading the file.
-            value = self.values[st.name] if st.name in self.values else load_data(st.expr, self)
-            index = self.add(st.name, OPS["leaf"], kind="data", value=value, span=st.name_span)
+            value = self.values[name] if name in self.values else load_data(st.expr, self)
+            index = self.add(name, OPS["leaf"], kind="data", value=value, span=st.name_span)
         elif is_constant(st.expr):
-            value = self.values[st.name] if st.name in self.values else constant(self, st.expr)
-            index = self.add(st.name, OPS["leaf"], kind="param" if st.kind == "param" else "leaf",
+            value = self.values[name] if name in self.values else constant(self, st.expr)
+            index = self.add(name, OPS["leaf"], kind="param" if st.kind == "param" else "leaf",
                              value=value, span=st.name_span)
-        elif st.name in self.values:
-            raise self.error(f"'{st.name}' is computed here, not a leaf, so it cannot be set", st.name_span)
+        elif name in self.values:
+            leaves = [v for v in (f"{st.name}#{k}" for k in range(1, self.seen[st.name]))
+                      if self.nodes[self.names[v]].is_leaf]
+            raise self.error(f"'{name}' is computed here, not a leaf, so it cannot be set", st.name_span,
+                             f"its leaf is an earlier version: --set {leaves[-1]}=..." if leaves else None)
         else:
             if st.kind == "param":
                 raise self.error("a param must be a value (a number, a tensor or an initializer "
                                  "such as randn(3, 2)), not a computation", st.expr.span)
             # The root node takes the statement's name; `y = x` just makes `y` another name for x.
-            index = self.expr(st.expr, st.name, {})
-        self.bind(st.name, index, st.name_span)
+            index = self.expr(st.expr, name, {})
+        self.rebind(st, index)
 
     # ---- expressions (iterative) ----------------------------------------------------------
     def expr(self, root, target: str, env: dict) -> int:
         """Build nodes for `root`; the root node is named `target`, the others `target.N`."""
         results: list[int] = []
-        stack = [(root, False)]
+        stack = [(root, None)]
         while stack:
-            e, ready = stack.pop()
+            e, n = stack.pop()   # n: how many inputs e's node takes, once its children are pushed
             if isinstance(e, ast.Num):
                 results.append(self.add(self.fresh(), OPS["const"], kind="const", value=e.value, span=e.span))
             elif isinstance(e, ast.Name):
@@ -196,15 +223,17 @@ class _Builder:
                 results.append(self.add(self.fresh(), OPS["const"], kind="const",
                                         value=constant(self, e), span=e.span))
             elif isinstance(e, ast.Tensor):
-                raise self.error("a tensor literal holds numbers only", first_non_number(e).span,
-                                 "build tensors from nodes with ops, or make this a leaf")
-            elif not ready:
-                stack.append((e, True))
+                item = first_non_number(e)
+                raise self.error("a tensor literal holds numbers only", item.span, _missing_comma(item)
+                                 or "build tensors from nodes with ops, or make this a leaf")
+            elif n is None:
                 if isinstance(e, ast.Call):
+                    e = resolve(self, e)
                     self.check_call(e)
-                stack.extend((c, False) for c in reversed(self.children(e)))
+                children = self.children(e)
+                stack.append((e, len(children)))
+                stack.extend((c, None) for c in reversed(children))
             else:
-                n = len(self.children(e))
                 args = results[len(results) - n:] if n else []
                 del results[len(results) - n:]
                 results.append(self.apply(e, args, env, target if not stack else None))
@@ -220,64 +249,7 @@ class _Builder:
             d = env["__def__"]
             raise self.error(f"'{e.name}' is not a parameter of op '{d}'", e.span,
                              did_you_mean(e.name, [k for k in env if not k.startswith("__")]))
-        later = next((st for st in self.program.statements
-                      if isinstance(st, (ast.Assign, ast.Layer)) and st.name == e.name), None)
-        if later is not None:
-            raise self.error(f"'{e.name}' is used before it is defined (at line {later.span.line})",
-                             e.span, "define it above this line")
-        if e.name in FUNCTIONS or e.name in self.defs:
-            raise self.error(f"'{e.name}' is a function; call it with arguments: {e.name}(...)", e.span)
-        raise self.error(f"undefined name '{e.name}'", e.span, did_you_mean(e.name, self.names))
-
-    def children(self, e) -> tuple:
-        """The sub-expressions that become the inputs of e's node: a call's arguments, but
-        not reshape's shape, and the parts of concat([a, b])."""
-        if not isinstance(e, ast.Call) or e.func in self.defs:
-            return _children(e)
-        op = function(e.func, len(e.args))
-        if op is None:
-            return e.args
-        if op.arity == LIST:
-            return e.args[0].items
-        return e.args[:op.arity]
-
-    def check_call(self, e: ast.Call) -> None:
-        name = e.func
-        if name in self.defs:
-            params = self.defs[name].node.params
-            if e.kwargs:
-                raise self.error(f"op '{name}' takes its arguments in order, without names: "
-                                 f"{name}({', '.join(params)})", e.kwargs[0][2])
-            if len(e.args) != len(params):
-                raise self.error(f"op '{name}' takes {len(params)} argument(s) ({', '.join(params)}), "
-                                 f"got {len(e.args)}", e.span)
-            return
-        if name in INITIALIZERS:
-            return
-        if name in COSTS:
-            if len(e.args) != 2:
-                raise self.error(f"{name}(prediction, target) takes 2 arguments", e.span)
-            return
-        op = function(name, len(e.args))
-        if op is None:
-            raise self.error(f"unknown function '{name}'", e.func_span,
-                             did_you_mean(name, list(FUNCTIONS) + list(self.defs) + list(INITIALIZERS)))
-        overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
-                     "elementwise") if name in REDUCING else ""
-        if op.arity == LIST:
-            if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
-                raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
-                                 _usage(name, op))
-        elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
-            most = op.arity + len(op.positional)
-            takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
-            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span,
-                             _usage(name, op))
-        for key, _value, span in e.kwargs:
-            if key not in op.attrs:
-                accepted = ", ".join(op.attrs) or "no keyword arguments"
-                raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
-                                 did_you_mean(key, op.attrs) or _usage(name, op))
+        raise self.unknown_name(e)
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
         if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
@@ -291,27 +263,34 @@ class _Builder:
             if e.op not in BINARY:
                 raise self.error(f"'{e.op}' belongs in breakpoint conditions, not in programs", e.span)
             return self.add(name, OPS[e.op], args, span=e.span)
+        if isinstance(e, ast.Index):
+            return self.add(name, OPS["index"], args, attrs={"key": self.index_key(e, args[0])}, span=e.span)
         assert isinstance(e, ast.Call)
         if e.func in self.defs:
             return self.call_def(e, args, name)
         if e.func in COSTS:
             return cost(self, e, args, name)
-        op = function(e.func, len(e.args))
+        op = self.user_ops.get(e.func) or function(e.func, len(e.args))
         return self.add(name, op, args, attrs=self.attr_values(e, op), span=e.span)
 
-    def attr_values(self, e: ast.Call, op: Op) -> dict:
-        """The attributes a call gives, positionally (reshape(x, [2, 3])) or by keyword, each
-        checked for its kind."""
-        given = [(key, value, value.span) for key, value in zip(op.positional, e.args[max(op.arity, 0):])]
-        attrs = {}
-        for key, value, span in given + list(e.kwargs):
-            if key in attrs:
-                raise self.error(f"{e.func}() is given '{key}' twice", span, _usage(e.func, op))
-            attrs[key] = argument(self, key, value)
-        for key, default in op.attrs.items():
-            if default is REQUIRED and key not in attrs:
-                raise self.error(f"{e.func}() needs its {key}", e.span, _usage(e.func, op))
-        return attrs
+    def index_key(self, e: ast.Index, x: int) -> Key:
+        """`x[1:3, 0]`'s key, checked against x's shape."""
+        key = Key(ast.index_parts(e))
+        node = self.nodes[x]
+        problem = key_problem(node.shape, key)
+        if problem:
+            part, what, hint = problem
+            span = e.key[part].span if part < len(e.key) else e.span
+            raise self.error(f"cannot index '{node.name}' (shape {node.shape}) with {key}: {what}", span, hint)
+        return key
+
+    def activation(self, act: str, z: int, name: str, span: Span) -> int:
+        """A layer's `act=NAME`: the program's own def of that name wins over the built-in."""
+        if act not in self.defs:
+            return self.add(name, OPS[act], (z,), span=span)
+        call = ast.Call(act, (ast.Name(self.nodes[z].name, span),), (), span, span)
+        self.check_call(call)
+        return self.apply(call, [z], {}, name)
 
     # ---- user ops -------------------------------------------------------------------------
     def call_def(self, e: ast.Call, args: list[int], name: str | None) -> int:
@@ -344,7 +323,7 @@ class _Builder:
 
     def fragment(self, expr, leaves: dict, op_name: str) -> Graph:
         """A stand-alone graph for a `def` body or grad line, its parameters as leaves."""
-        sub = _Builder(self.program, self.base_dir)
+        sub = _Builder(self.program, self.base_dir, ops=self.user_ops)
         sub.defs = self.defs
         sub.expanding = self.expanding
         sub.target = op_name
@@ -368,30 +347,24 @@ def _names_used(statements) -> set:
         if isinstance(e, ast.Name):
             used.add(e.name)
         elif isinstance(e, ast.Call):
+            if "." in e.func and not e.method:   # `x.relu()` reads x
+                used.add(e.func.rpartition(".")[0])
             stack.extend(e.args)
             stack.extend(value for _key, value, _span in e.kwargs)
         elif isinstance(e, ast.Tensor):
             stack.extend(e.items)
         else:
-            stack.extend(_children(e))
+            stack.extend(sub_expressions(e))
     return used
 
 
-def _children(e) -> tuple:
-    if isinstance(e, ast.Unary):
-        return (e.operand,)
-    if isinstance(e, ast.Binary):
-        return (e.left, e.right)
-    if isinstance(e, ast.Call):
-        return e.args
-    return ()
-
-
-def _usage(name: str, op: Op) -> str:
-    """How a call of the op reads: `leaky_relu(x, slope=0.01)`, `concat([a, b, ...], axis=0)`."""
-    inputs = {LIST: ["[a, b, ...]"], 1: ["x"]}.get(op.arity, ["a", "b", "c"][:op.arity])
-    attrs = ["[2, 3]" if v is REQUIRED else f"{k}=..." if v is None else f"{k}={v}" for k, v in op.attrs.items()]
-    return f"usage: {name}({', '.join(inputs + attrs)})"
+def _missing_comma(item) -> str | None:
+    """`[1 -2]` reads as [1 - 2] and `[[1, 2] [3, 4]]` as an index: both a comma short."""
+    if isinstance(item, ast.Binary) and item.op in ("add", "sub") and isinstance(item.right, ast.Num):
+        return "missing ','? [1 -2] reads as [1 - 2]; write [1, -2]"
+    if isinstance(item, ast.Index) and isinstance(item.operand, ast.Tensor):
+        return "missing ','? [[1, 2] [3, 4]] reads [3, 4] as an index; write [[1, 2], [3, 4]]"
+    return None
 
 
 def _shape_hint(op: Op, detail: str) -> str | None:
@@ -402,5 +375,12 @@ def _shape_hint(op: Op, detail: str) -> str | None:
     return detail or None
 
 
-def build(program: ast.Program, base_dir=None, values: dict | None = None) -> Graph:
-    return _Builder(program, base_dir, values).build()
+def build(program: ast.Program, base_dir=None, values: dict | None = None, ops: dict | None = None) -> Graph:
+    """The graph of a program; `ops` adds functions ({name: Op}, ops written in Python)."""
+    return _Builder(program, base_dir, values, ops).build()
+
+
+def builder_for(filename: str | None) -> _Builder:
+    """A builder without a program, for graphs that come another way (an ONNX model): `add`
+    makes nodes of the op table with their shapes checked, `fresh` names them `target.N`."""
+    return _Builder(ast.Program((), "", filename))

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..files import MAX_DATA_BYTES, read_limited
 from ..lang import BpError, ast, did_you_mean
-from .arguments import check_size, column, max_elements
+from .arguments import check_size, column, max_elements, size_error
 
 LOADERS = ("csv", "npy")
 _FILES_REFUSED: ContextVar[str | None] = ContextVar("files_refused", default=None)
@@ -205,6 +205,12 @@ def _is_number(cell: str) -> bool:
 
 
 # ---- npy --------------------------------------------------------------------------------
+class NpyError(ValueError):
+    def __init__(self, what: str, hint: str | None = None):
+        super().__init__(what)
+        self.hint = hint
+
+
 def npy_header(f) -> tuple:
     """(shape, dtype) of the .npy file open in `f`, read without reading the array."""
     version = np.lib.format.read_magic(f)
@@ -213,35 +219,43 @@ def npy_header(f) -> tuple:
     return shape, dtype
 
 
-def _check_npy_size(raw: bytes, name: str, e, builder) -> None:
-    """Refuse an npy whose header promises more than its bytes hold: numpy allocates what the
-    header says before it reads (a 100-byte file can ask for terabytes)."""
-    f = io.BytesIO(raw)
-    shape, dtype = npy_header(f)
-    count = math.prod(shape)
-    if not dtype.hasobject and count * dtype.itemsize > len(raw) - f.tell():
-        raise builder.error(f"'{name}' is damaged: its header promises {count} values of {dtype} "
-                            f"(shape {shape}) but the file holds {len(raw) - f.tell()} bytes of data",
-                            e.args[0].span)
-    check_size(builder, f"data '{builder.target}'", shape, e.args[0].span)
+def decode_npy(raw: bytes, what: str = "its array") -> np.ndarray:
+    """The numbers of an .npy file's bytes, loaded safely (never a pickle), as float64;
+    NpyError saying what is wrong with the file ("is not an .npy file", "is damaged: ...",
+    "is too large: `what` would have shape ...")."""
+    if not raw.startswith(b"\x93NUMPY"):
+        hint = "save one array with np.save" if raw.startswith(b"PK") else None
+        raise NpyError("is not an .npy file" + (" (it is an .npz archive)" if hint else ""), hint)
+    try:
+        # Refuse an npy whose header promises more than its bytes hold, or more than a tensor
+        # may hold: numpy allocates what the header says before it reads (a 100-byte file can
+        # ask for terabytes).
+        f = io.BytesIO(raw)
+        shape, dtype = npy_header(f)
+        count = math.prod(shape)
+        if not dtype.hasobject and count * dtype.itemsize > len(raw) - f.tell():
+            raise NpyError(f"is damaged: its header promises {count} values of {dtype} (shape {shape}) but "
+                           f"the file holds {len(raw) - f.tell()} bytes of data")
+        too_big = size_error(what, shape)
+        if too_big is not None:
+            raise NpyError(f"is too large: {too_big.message}", too_big.hint)
+        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
+    except NpyError:
+        raise
+    except (ValueError, OSError, EOFError) as err:
+        raise NpyError("holds Python objects, which bpdebug never loads" if "pickle" in str(err)
+                       else f"is damaged ({err})") from None
+    if loaded.dtype.kind not in "biuf":
+        raise NpyError(f"holds {loaded.dtype} values; data must be numbers")
+    return loaded.astype(float)
 
 
 def _npy(path: Path, e, builder) -> np.ndarray:
     name = e.args[0].value
-    raw = _read(path, e, builder)
-    if not raw.startswith(b"\x93NUMPY"):
-        hint = "save one array with np.save" if raw.startswith(b"PK") else None
-        raise builder.error(f"'{name}' is not an .npy file" + (" (it is an .npz archive)" if hint else ""),
-                            e.args[0].span, hint)
     try:
-        _check_npy_size(raw, name, e, builder)
-        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        what = "holds Python objects, which bpdebug never loads" if "pickle" in str(err) else f"is damaged ({err})"
-        raise builder.error(f"'{name}' {what}", e.args[0].span) from None
-    if loaded.dtype.kind not in "biuf":
-        raise builder.error(f"'{name}' holds {loaded.dtype} values; data must be numbers", e.args[0].span)
-    value = loaded.astype(float)
+        value = decode_npy(_read(path, e, builder), f"data '{builder.target}'")
+    except NpyError as err:
+        raise builder.error(f"'{name}' {err}", e.args[0].span, err.hint) from None
     if value.ndim == 0:
         raise builder.error(f"'{name}' holds a single number; data leaves hold rows of examples", e.span)
     bad = np.argwhere(~np.isfinite(value))

@@ -64,13 +64,13 @@ def layer(builder, st: ast.Layer) -> None:
     act = "identity"
     if "act" in kw:
         a = kw["act"][0]
-        if not isinstance(a, ast.Name) or a.name not in ACTIVATIONS:
-            raise builder.error(f"act must be one of {', '.join(ACTIVATIONS)}", kw["act"][1],
-                                did_you_mean(getattr(a, "name", ""), ACTIVATIONS))
+        if not isinstance(a, ast.Name) or a.name not in ACTIVATIONS and a.name not in builder.defs:
+            raise builder.error(f"act must be one of {', '.join(ACTIVATIONS)}, or an op of yours", kw["act"][1],
+                                did_you_mean(getattr(a, "name", ""), ACTIVATIONS + tuple(builder.defs)))
         act = a.name
     out = z
     if act != "identity":
-        out = builder.add(f"{n}.a", OPS[act], (z,), span=st.span)
+        out = builder.activation(act, z, f"{n}.a", kw["act"][1])
         builder.bind(f"{n}.a", out, st.span)
     builder.bind(n, out, st.span)
 

@@ -13,6 +13,22 @@ from ..ops import LIST, Op
 LEAF_KINDS = ("leaf", "param", "data")
 
 
+def split_version(name: str) -> tuple[str, int | None]:
+    """`c#2` -> ("c", 2): the second version of a rebound `c`; a plain name -> (name, None)."""
+    base, mark, k = name.partition("#")
+    return (base, int(k)) if mark and k.isdigit() else (name, None)
+
+
+def name_hint(name: str, names) -> str | None:
+    """A hint for a name that is not there: the versions a rebound name has, or a close name."""
+    base, k = split_version(name)
+    if k is None or base not in names:
+        return did_you_mean(name, names)
+    n = sum(1 for other in names if split_version(other)[0] == base and other != base)
+    return (f"'{base}' is assigned {n} times: {base}#1 to {base}#{n}" if n else
+            f"'{base}' is assigned once, so it has no numbered versions")
+
+
 @dataclass(eq=False)
 class Node:
     index: int
@@ -26,6 +42,7 @@ class Node:
     span: Span | None = None
     call: int | None = None        # the innermost inlined `def` call this node belongs to
     needs_grad: bool = True
+    onnx_name: str | None = None   # an ONNX model's name for the tensor (bpdebug.imports)
 
     @property
     def is_leaf(self) -> bool:
@@ -47,7 +64,7 @@ class InlineCall:
 
 
 class Graph:
-    def __init__(self, nodes, names, output, calls, source, filename, defs):
+    def __init__(self, nodes, names, output, calls, source, filename, shadowing):
         self.nodes: list[Node] = nodes
         self.names: dict[str, int] = names      # every name, aliases (`h1` for `h1.a`) included
         self.output: int = output
@@ -60,7 +77,8 @@ class Graph:
             self.call_start[c.end] = min(c.start, self.call_start.get(c.end, c.start))
         self.source = source
         self.filename = filename
-        self.defs = defs
+        self.shadowing = shadowing   # def name -> the program's ast.Def that shadows a built-in
+        self.origin = None      # how to build it again with other leaf values (set by who loaded it)
         self.data_files: tuple = ()            # the files data leaves were read from
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
@@ -78,7 +96,7 @@ class Graph:
         try:
             return self.names[name]
         except KeyError:
-            raise BpError(f"no node named '{name}'", hint=did_you_mean(name, self.names)) from None
+            raise BpError(f"no node named '{name}'", hint=name_hint(name, self.names)) from None
 
     def node(self, name: str) -> Node:
         return self.nodes[self.index(name)]
@@ -124,20 +142,31 @@ class Graph:
             return self.calls[node.call].op
         return node.op_name
 
+    def shadowing_def(self, node: Node):
+        """The user's `def` this node calls, when it has a built-in function's name (the
+        program's own definition wins, and every view says so); else None."""
+        is_call = node.op.custom is not None or node.op.name == "return"
+        return self.shadowing.get(self.op_label(node)) if is_call else None
+
     def line(self, node: Node) -> str:
-        """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`."""
+        """One node a line, like a jaxpr: `q = add x y`, `h1.z: (4, 3) = add h1.xW h1.b`,
+        `y = index x [1:3]`."""
         shape = f": {node.shape}" if node.shape != () else ""
         if node.kind != "op":
             return f"{node.name}{shape} = {node.kind} {format_value(node.value)}"
         op = self.op_label(node)
         args = " ".join(self.nodes[j].name for j in node.inputs)
-        attrs = "".join(f" {k}={_attr_text(v)}" for k, v in node.attrs.items() if v != node.op.attrs.get(k))
-        return f"{node.name}{shape} = {op} {args}{attrs}"
+        attrs = "".join(f" {_attr_text(v)}" if k == "key" else f" {k}={_attr_text(v)}"
+                        for k, v in node.attrs.items() if v != node.op.attrs.get(k))
+        d = self.shadowing_def(node)
+        mine = f"   # your def {d.name} (line {d.span.line}), not the built-in" if d else ""
+        return f"{node.name}{shape} = {op} {args}{attrs}{mine}"
 
 
 def _attr_text(v) -> str:
-    """An attribute as the user writes it: 0.01, 1, [2, 3]."""
-    if isinstance(v, tuple):
+    """An attribute as the user writes it: 0.01, 1, [2, 3], and an index key `[1:3, 0]`
+    (a tuple of its own kind, which prints itself)."""
+    if type(v) is tuple:
         return "[" + ", ".join(map(_attr_text, v)) + "]"
     return format_number(v) if isinstance(v, float) else str(v)
 

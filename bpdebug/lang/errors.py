@@ -47,7 +47,8 @@ class BpError(Exception):
         where = self.filename or ("<input>" if self.span else "bpdebug")
         if self.span:
             where += f":{self.span.line}:{self.span.column}"
-        out = [f"{where}: error: {self.message}"]
+        first, _, more = self.message.partition("\n")  # lines after the first follow the caret
+        out = [f"{where}: error: {first}"]
         line_text = self._line_text()
         if line_text is not None:
             col = max(self.span.column, 1)
@@ -57,6 +58,8 @@ class BpError(Exception):
             shown, col = _window(line_text.expandtabs(1), col)
             out.append(f"    {shown}")
             out.append("    " + " " * (col - 1) + "^" * min(width, max(1, len(shown) - col + 1)))
+        if more:
+            out.append(more)
         if self.hint:
             out.append(f"hint: {self.hint}")
         return "\n".join(out)

@@ -1,6 +1,7 @@
 """Parsing .bp text (and breakpoint conditions) with the Lark grammar in grammars/."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def _values(items) -> list:
     return [i for i in items if not (isinstance(i, Token) and i.type not in _VALUE_TOKENS)]
 
 
+def _arguments(items) -> tuple[tuple, tuple]:
+    """A call's (positional, keyword) arguments from its children after the name."""
+    args = _values(items)
+    positional = tuple(a for a in args if not (isinstance(a, tuple) and a[:1] == ("kwarg",)))
+    kwargs = tuple(a[1:] for a in args if isinstance(a, tuple) and a[:1] == ("kwarg",))
+    return positional, kwargs
+
+
+
 @v_args(inline=True)
 class _ToAst(Transformer):
     """Builds the AST while the LALR parser reduces (keep_all_tokens gives exact spans)."""
@@ -97,16 +107,31 @@ class _ToAst(Transformer):
     matmul, pow, or_, and_ = _binary("matmul"), _binary("pow"), _binary("or"), _binary("and")
 
     def compare(self, left, op, right):
-        return ast.Binary(str(op), left, right, _over(left, right))
+        return ast.Binary(ast.COMPARISONS[str(op)], left, right, _over(left, right))
 
     def kwarg(self, name, eq, value):
         return ("kwarg", str(name), value, _span(name))
 
     def call(self, func, *rest):
-        args = _values(rest)
-        positional = tuple(a for a in args if not (isinstance(a, tuple) and a[:1] == ("kwarg",)))
-        kwargs = tuple(a[1:] for a in args if isinstance(a, tuple) and a[:1] == ("kwarg",))
+        positional, kwargs = _arguments(rest)
         return ast.Call(str(func), positional, kwargs, _over(func, rest[-1]), _span(func))
+
+    def method(self, receiver, dot, func, *rest):
+        positional, kwargs = _arguments(rest)
+        return ast.Call(str(func), (receiver, *positional), kwargs, _over(receiver, rest[-1]),
+                        _span(func), method=True)
+
+    def index(self, operand, *rest):
+        return ast.Index(operand, tuple(_values(rest)), _over(operand, rest[-1]))
+
+    def slice(self, *items):
+        parts, at = [None, None, None], 0
+        for item in items:
+            if isinstance(item, Token):   # a ':' moves on to the next part
+                at += 1
+            else:
+                parts[at] = item
+        return ast.Slice(*parts, _over(items[0], items[-1]))
 
     def _assign(kind):
         def build(self, *items):
@@ -115,6 +140,12 @@ class _ToAst(Transformer):
         return build
 
     assign, param, loss, data = _assign(""), _assign("param"), _assign("loss"), _assign("data")
+
+    def augassign(self, name, op, expr):
+        # `c += e` is `c = c + (e)`: a new node, and from here on `c` names it
+        target = ast.Name(str(name), _span(name))
+        value = ast.Binary(ast.AUGMENTED[str(op)], target, expr, _over(name, expr))
+        return ast.Assign(str(name), value, "", _over(name, expr), _span(name))
 
     def output(self, keyword, name):
         return ast.Output(str(name), _span(name))
@@ -158,7 +189,11 @@ _TOKEN_WORDS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
     "SEMICOLON": "';'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'",
     "CIRCUMFLEX": "'^'", "AT": "'@'", "COMPARE": "a comparison", "$END": "end of input",
+    "POW": "'**'", "COLON": "':'", "DOT": "'.'", "AUGASSIGN": "'+='",
 }
+_STARTS_AN_ITEM = ("NUMBER", "NAME", "STRING", "LPAR", "LSQB")
+_CLOSING = {"RPAR", "RSQB", "COMMA", "COLON"}   # what only makes sense inside brackets
+_INSIDE = {"LPAR": ("RPAR",), "LSQB": ("RSQB", "COLON")}
 
 
 def _describe(tokens) -> str:
@@ -177,7 +212,8 @@ def _describe(tokens) -> str:
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
 
-def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> BpError:
+def _syntax_error(err: UnexpectedInput, text: str, filename: str | None, program: bool = True) -> BpError:
+    hint = None
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         shown = repr(ch) if ch.isprintable() else f"character {ord(ch):#x}"
@@ -187,17 +223,54 @@ def _syntax_error(err: UnexpectedInput, text: str, filename: str | None) -> BpEr
         tok = err.token
         got = "end of input" if tok.type == "$END" else (
             "end of line" if tok.type == "_NL" else repr(str(tok)))
-        msg = f"unexpected {got}; expected {_describe(err.expected)}"
+        bracket = _open_bracket(err)
+        # LALR merges states, so its expected set offers ',', ':' and closing brackets anywhere
+        expected = set(err.expected) - (_CLOSING - {"COMMA", *_INSIDE[bracket]} if bracket else _CLOSING)
+        msg = f"unexpected {got}; expected {_describe(expected)}"
         line = getattr(tok, "line", None) or err.line
         col = getattr(tok, "column", None) or err.column
         if tok.type in ("$END", "_NL") or line is None or line < 1:
             line, col = _end_of_content(text, tok)
         span = Span(line, col, line, col + max(1, len(str(tok)) if tok.type not in ("_NL", "$END") else 1))
+        msg, hint, span = _explained(tok, bracket is not None, text, msg, span, program)
     else:  # UnexpectedEOF
         line, col = _end_of_content(text, None)
         msg = f"unexpected end of input; expected {_describe(getattr(err, 'expected', []))}"
         span = Span(line, col, line, col + 1)
-    return BpError(msg, span, text, filename)
+    return BpError(msg, span, text, filename, hint)
+
+
+def _open_bracket(err: UnexpectedToken) -> str | None:
+    """The innermost bracket open where the surprise came ("LPAR" or "LSQB"), from the tokens
+    the parser still holds; None outside brackets."""
+    parser = getattr(err, "interactive_parser", None)
+    opened: list[str] = []
+    for v in parser.parser_state.value_stack if parser is not None else ():
+        if isinstance(v, Token) and v.type in ("LPAR", "LSQB"):
+            opened.append(v.type)
+        elif isinstance(v, Token) and v.type in ("RPAR", "RSQB") and opened:
+            opened.pop()
+    return opened[-1] if opened else None
+
+
+def _explained(tok, in_brackets: bool, text: str, msg: str, span: Span, program: bool):
+    """(message, hint, span) for mistakes people make often, from the token that surprised
+    the parser and the word before it."""
+    word = str(tok)
+    line = text.split("\n")[span.line - 1] if 1 <= span.line <= text.count("\n") + 1 else ""
+    before = line[:span.column - 1].rstrip()
+    if program and (word in ("and", "or", "not") or re.search(r"(?<![\w.#])not$", before)):
+        if word not in ("and", "or", "not"):   # `f = not x`: point at the `not`
+            word, col = "not", len(before) - 2
+            span = Span(span.line, col, span.line, col + 3)
+        return (f"'{word}' belongs in breakpoint conditions, not in programs",
+                "in a program, combine 0/1 masks with arithmetic: (a > 0) * (b > 0) for and, "
+                "1 - (a > 0) for not", span)
+    if tok.type == "COMPARE":
+        return msg, "comparisons do not chain: write (a < b) * (b < c)", span
+    if in_brackets and tok.type in _STARTS_AN_ITEM:
+        return msg, "missing ','? items are separated by commas, as in [1, 2] or max(a, b)", span
+    return msg, None, span
 
 
 def _end_of_content(text: str, tok) -> tuple[int, int]:
@@ -215,6 +288,23 @@ def _check_text(text: str, filename: str | None) -> None:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise BpError("this looks like a binary file (it contains a NUL byte), not a bpdebug program",
                       Span(line, 1), None, filename)
+
+
+@lru_cache(maxsize=None)
+def _names_strings_and_hashes():
+    grammar = _lark()
+    return re.compile("|".join(f"(?:{grammar.get_terminal(t).pattern.to_regexp()})" for t in ("STRING", "NAME"))
+                      + "|#")
+
+
+def strip_comment(line: str) -> str:
+    """A line without its `#` comment, where `#` is read as the grammar reads it: `c#2` (a `#`
+    and digits right after a name) is a name, a `#` anywhere else starts a comment. For command
+    files, whose lines are not parsed by the grammar as a whole."""
+    for m in _names_strings_and_hashes().finditer(line):
+        if m.group() == "#":
+            return line[:m.start()]
+    return line
 
 
 def parse_program(text: str, filename: str | None = None) -> ast.Program:
@@ -238,4 +328,4 @@ def parse_condition(text: str):
     try:
         return _lark().parse(text, start="condition")
     except UnexpectedInput as err:
-        raise _syntax_error(err, text, None) from None
+        raise _syntax_error(err, text, None, program=False) from None

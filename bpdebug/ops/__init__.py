@@ -4,9 +4,11 @@ is one entry in the family it belongs to:
 
     elementwise.py  arithmetic, exp/log/..., relu and its cousins, max/min of two arguments,
                     clip, where, stop_gradient, dropout
+    compare.py      comparisons (`x > 0`): 0/1 masks, no gradient
     reductions.py   sum, mean, max/min of one argument, logsumexp, argmax/argmin, softmax
     linalg.py       matmul, dot, outer, transpose
     shape.py        reshape, flatten, concat, stack
+    indexing.py     `x[1:3]`, `W[:, 0]`: one op, the key an attribute
     conv.py         conv2d, maxpool2d, avgpool2d
 
 Each op serves two kinds of node. Scalar nodes (every input and the output of shape ()) use
@@ -23,23 +25,27 @@ from typing import Callable
 
 import numpy as np
 
-from . import conv, elementwise, linalg, reductions, shape
+from . import compare, conv, elementwise, indexing, linalg, reductions, shape
 from .op import LIST, REQUIRED, Op, broadcast, same_shape
 
 OPS: dict[str, Op] = {op.name: op for op in [
     Op("leaf", 0, None, lambda g, out: (), "{value}"),
     Op("const", 0, None, lambda g, out: (), "{value}"),
     *elementwise.OPS,
+    *compare.OPS,
     *linalg.OPS,
     *reductions.OPS,
     *shape.OPS,
+    *indexing.OPS,
     *conv.OPS,
     # The node a call of a user `def` ends in: it passes its body's result through.
     Op("return", 1, lambda x: x, lambda g, out, x: (g,), "{0}", ("1",), shape=same_shape),
 ]}
 
-BINARY = frozenset({"add", "sub", "mul", "div", "pow", "matmul"})  # the ops written as operators
-FUNCTIONS = {name: op for name, op in OPS.items() if name not in ("leaf", "const", "return")}
+# the ops written as operators (comparisons by their names: `x > 0` is gt)
+BINARY = frozenset({"add", "sub", "mul", "div", "pow", "matmul", *(op.name for op in compare.OPS)})
+# the ops a program calls by name (`x[1:3]` is written with brackets only)
+FUNCTIONS = {name: op for name, op in OPS.items() if name not in ("leaf", "const", "return", "index")}
 FUNCTIONS["detach"] = OPS["stop_gradient"]
 # Called with one argument, max and min reduce; with two they stay elementwise.
 REDUCING = {"max": OPS["reduce_max"], "min": OPS["reduce_min"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .op import Op, broadcast
+from .op import Op, axes_of, broadcast
 
 
 def _matmul_vjp(g, out, a, b, need=(True, True)):
@@ -57,11 +57,25 @@ def _outer_shape(a: tuple, b: tuple) -> tuple:
     return a + b
 
 
+def _transpose_shape(s: tuple, axes) -> tuple:
+    """The axes reversed, or in the order `axes` gives (every axis once: ONNX's perm)."""
+    if axes is None:
+        return s[::-1]
+    order = axes_of(axes, len(s))
+    if len(order) != len(s):
+        raise ValueError(f"axes= gives the new order of all {len(s)} axes, each once; got {list(axes)}")
+    return tuple(s[a] for a in order)
+
+
+def _transpose_vjp(g, out, x, axes):
+    return (np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes_of(axes, np.ndim(x)))),)
+
+
 OPS = [
     Op("matmul", 2, np.matmul, _matmul_vjp, "{0} @ {1}", ("dout @ {1}ᵀ", "{0}ᵀ @ dout"), partial_vjp=True,
        shape=_matmul_shape),
-    Op("transpose", 1, np.transpose, lambda g, out, x: (np.transpose(g),), "transpose({0})", ("dout transposed",),
-       shape=lambda s: s[::-1]),
+    Op("transpose", 1, lambda x, axes: np.transpose(x, axes), _transpose_vjp, "transpose({0})",
+       ("dout transposed back",), shape=_transpose_shape, attrs={"axes": None}),
     Op("dot", 2, np.dot, lambda g, out, a, b: (g * b, g * a), "dot({0}, {1})", ("{1}", "{0}"), shape=_dot_shape),
     Op("outer", 2, np.outer, lambda g, out, a, b: (g @ b, a @ g), "outer({0}, {1})", ("dout @ {1}", "{0} @ dout"),
        shape=_outer_shape),

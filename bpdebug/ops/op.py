@@ -35,9 +35,13 @@ class Op:
     attrs: dict = field(default_factory=dict)   # keyword arguments the op accepts: their defaults
     positional: tuple = ()           # attrs that may follow the inputs without a name: reshape(x, [2, 3])
     partial_vjp: bool = False        # vjp takes need=(bool per input) and skips the others (None)
-    constant: bool = False           # the output has no gradient (argmax): nothing flows through
+    constant: str = ""               # the output has no gradient, and what it is for the views
+                                     # ("a comparison", "an index"): nothing flows through it
     stops_gradient: bool = False     # backward sends 0 by definition (stop_gradient)
     custom: object = None            # a user `def` (see bpdebug.custom)
+    # An op written in Python (bpdebug.imports.python_ops): python.bind(graph, node) gives the
+    # kernel that node's (forward, vjp), which name the node when the user's code fails.
+    python: object = None
 
 
 def np_scalar(fn, *args):

@@ -90,7 +90,7 @@ def _index(name, pick, extreme):
     return Op(name, 1, lambda x, axis: pick(x, axis=axis) * 1.0, lambda g, out, x, axis: (np.zeros(np.shape(x)),),
               f"{name}({{0}})", ("0 (an index has no gradient)",), shape=lambda s, axis: _one_axis(s, axis, name),
               kink=lambda x, axis: _ties(x, axis, extreme), choice=lambda x, axis: pick(x, axis=axis),
-              kink_rule="a tie gives the first index", attrs={"axis": None}, constant=True)
+              kink_rule="a tie gives the first index", attrs={"axis": None}, constant="an index")
 
 
 OPS = [

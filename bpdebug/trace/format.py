@@ -118,6 +118,9 @@ def header_line(graph, set_values: dict, data_steps: dict, version: str) -> str:
         "data": data_steps,
         "source": graph.source,
     }
+    # how to build the graph again besides its source: an ONNX model's options, the names of
+    # ops written in Python (a replay asks the user for the model and the ops again)
+    header.update(graph.origin.trace_fields() if graph.origin is not None else {})
     return json.dumps(header) + "\n"
 
 

@@ -48,7 +48,7 @@ class Layout:
         self.first_write[first_slot[first_slot < len(self.inputs)]] = True
         self.scalar = set(map(attrgetter("shape"), nodes)) <= {()}
         self.data_steps = {node.name: node.index + 1 for node in nodes if node.kind == "data"} \
-            if "data" in graph.source else {}
+            if "data" in graph.source or not graph.source else {}   # no source: an ONNX model
         if self.scalar:
             self.groups = _op_groups(kernel, self.arity)
 

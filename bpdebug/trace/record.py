@@ -221,7 +221,7 @@ class Recorder:
         field for the upstream gradient, then one per input (a slot) for the local derivatives,
         the contributions and the accumulated gradients: contributions where the step sent them
         (the node had a gradient and an input needing one), gradients where it wrote them (the
-        inputs needing one)."""
+        inputs needing one), each as that write left it (x*x writes x twice: 3, then 6)."""
         grads, undo, layout = session.grads, session._undo, self.layout
         hi, lo = session.total - start, session.total - stop
         m = stop - start
@@ -242,7 +242,6 @@ class Recorder:
         write_slot = sent_slot[layout.needs_grad[layout.inputs[slot[sent_slot]]]]
         applied = np.searchsorted(sent_slot, write_slot)       # the contributions that counted
         befores = undo[len(undo) - len(write_slot):] if len(write_slot) else []
-        last = _last_write(slot_line[write_slot], layout.inputs[slot[write_slot]], int(arity.max(initial=0)))
 
         width = 1 + 3 * arity
         line_at = np.cumsum(width) - width
@@ -261,7 +260,7 @@ class Recorder:
             found, first = _befores(befores, layout.first_write[slot[write_slot]])
             after = np.where(first, applied_values, found + applied_values)   # as the kernel adds
             numbers[at_contribution] = contributions
-            numbers[at_accumulated] = after[last]
+            numbers[at_accumulated] = after       # x*x writes x twice: 3, then 6
             missing[at_contribution] = missing[at_accumulated] = False
             return _lines(numbers, missing, width)
 
@@ -274,8 +273,8 @@ class Recorder:
         for at, c in zip(at_contribution.tolist(), sent):
             fields[at] = encode(c)
         after = [c if b is None else b + c for b, c in zip(befores, (sent[c] for c in applied.tolist()))]
-        for at, w in zip(at_accumulated.tolist(), last.tolist()):
-            fields[at] = encode(after[w])
+        for at, a in zip(at_accumulated.tolist(), after):
+            fields[at] = encode(a)
         return "".join([f"{' '.join(fields[a:b])}\n" for a, b in
                         zip(line_at.tolist(), (line_at + width).tolist())]).encode("ascii")
 
@@ -294,22 +293,6 @@ def _befores(befores: list, first: np.ndarray) -> tuple:
             values = [0.0 if b is None else b for b in values]
         found[rest] = values
     return found, first
-
-
-def _last_write(line: np.ndarray, node: np.ndarray, max_arity: int) -> np.ndarray:
-    """For each write, the index of the step's last write to the same node: a node that is an
-    input twice (x*x) is written twice by one step, and both its terms show the gradient after
-    the step. With at most two inputs such writes are next to each other."""
-    last = np.arange(len(line))
-    if max_arity <= 2:
-        twice = np.flatnonzero((line[1:] == line[:-1]) & (node[1:] == node[:-1]))
-        last[twice] = twice + 1
-        return last
-    for w in range(len(line) - 1, -1, -1):   # rare: a custom op of three or more inputs
-        later = np.flatnonzero((line[w + 1:] == line[w]) & (node[w + 1:] == node[w]))
-        if len(later):
-            last[w] = last[w + 1 + later[0]]
-    return last
 
 
 def _lines(numbers: np.ndarray, missing: np.ndarray, width: np.ndarray) -> bytearray:

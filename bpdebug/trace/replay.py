@@ -31,6 +31,7 @@ class ReplaySession(Session):
 
     # ---- position ------------------------------------------------------------------------
     def restart(self) -> None:
+        self._moved()
         self.t = 0
         self.values = _RecordedValues(self)
         self.grads = _RecordedGrads(self)
@@ -39,10 +40,12 @@ class ReplaySession(Session):
         self.t = min(self.t + max(steps, 0), self.recorded)
 
     def back(self, count: int = 1):
+        self._moved()
         self.t -= min(count, self.t)
         return self.event()
 
     def goto(self, step: int) -> None:
+        self._moved()
         self.t = max(0, min(step, self.recorded))
 
     def run(self, limit: int | None = None) -> Stop:
@@ -71,6 +74,10 @@ class ReplaySession(Session):
         ev = self._backward_event(i) if self.values[i] is not None else None
         return list(ev.local) if ev is not None else [None] * len(self.graph.nodes[i].inputs)
 
+    def accumulated(self, i: int) -> list:
+        ev = self._backward_event(i) if self.t >= self.trace.backward_step(i) else None
+        return list(ev.accumulated) if ev is not None else [None] * len(self.graph.nodes[i].inputs)
+
     # ---- state at step t, node by node -------------------------------------------------------
     def value_at(self, i: int):
         return self.trace.event(i + 1).value if i < self.t else None
@@ -88,8 +95,9 @@ class ReplaySession(Session):
             ev = self._backward_event(c)
             if ev.value is None:                             # c got no gradient: it sent none
                 continue
-            for k, x in enumerate(self.graph.nodes[c].inputs):
-                if x == j:
+            inputs = self.graph.nodes[c].inputs
+            for k in range(len(inputs) - 1, -1, -1):   # x*x writes x twice: the second is the sum
+                if inputs[k] == j:
                     return ev.accumulated[k]
         return seed
 
@@ -124,21 +132,22 @@ class _RecordedGrads(_RecordedValues):
 
 # ---- opening -----------------------------------------------------------------------------------
 
-def open_trace(path, graph=None) -> ReplaySession:
+def open_trace(path, graph=None, ops=None, model: str | None = None) -> ReplaySession:
     """A ReplaySession over the trace at `path`. `graph` saves rebuilding the program when the
-    caller already has it (it must be the program the header holds)."""
+    caller already has it (it must be the program the header holds). `ops` (ops written in
+    Python) and `model` (the path of an ONNX model) are what the user names again when the trace
+    was recorded with them: a replay never runs Python, nor opens a path a trace names."""
     trace = TraceFile(path)
     if graph is None:
-        graph = _recorded_program(trace)
+        graph = _recorded_program(trace, ops, model)
     trace.check(graph)
     return ReplaySession(graph, trace)
 
 
-def _recorded_program(trace: TraceFile):
+def _recorded_program(trace: TraceFile, ops=None, model: str | None = None):
     """The graph of the program in the header, built without reading any file: a trace may
     come from anyone, and its program may name any path. Data leaves take the values their
     forward lines hold; a data leaf the header gives no line is an error."""
-    from .. import load
     from ..graph.data import files_refused
 
     header = trace.header
@@ -150,7 +159,7 @@ def _recorded_program(trace: TraceFile):
         values[name] = _data_value(trace, step, name)
     try:
         with files_refused("a replay reads no files, and this trace holds no value for it"):
-            graph = load(header["source"], header["file"] or "<trace>", values).graph
+            graph = _built(header, values, ops, model).graph
     except BpError as err:
         where = f" (line {err.line} of the program)" if err.line else ""
         raise trace.error(1, f"the program this trace holds does not build{where}: {err.message}") from None
@@ -164,6 +173,32 @@ def _recorded_program(trace: TraceFile):
             raise trace.error(1, f"the header places data '{name}' at step {step}, "
                                  "which is not that data leaf's forward step")
     return graph
+
+
+def _built(header: dict, values: dict, ops, model: str | None):
+    """The recorded program as a Session, with the ops written in Python or the ONNX model it
+    was recorded with, as the user names them again."""
+    from .. import load
+
+    recorded = header.get("model")
+    if recorded is not None:
+        loss, batch = (recorded.get("loss"), recorded.get("batch")) if isinstance(recorded, dict) else (None, None)
+        if not isinstance(loss, str) or not (batch is None or type(batch) is int):
+            raise BpError("the header has a bad 'model' entry")
+        if model is None:
+            raise BpError(f"it was recorded from the ONNX model {printable(str(header['file']))}: give it with "
+                          "--model FILE.onnx (a replay opens no path a trace names)")
+        kind, _, path = loss.partition(":")
+        if path and ("targets" if kind == "mse" else "labels") not in values:
+            raise BpError("the header names a loss file, and the trace holds no value for it")
+        from ..imports.onnx_model import ModelOptions, load_model
+        return load_model(model, values, ModelOptions(loss=loss, batch=batch))
+    wanted = header.get("ops")
+    if wanted and ops is None:
+        names = ", ".join(printable(str(w)) for w in wanted) if isinstance(wanted, list) else "?"
+        raise BpError(f"it calls ops written in Python ({names}): give their file with --ops FILE.py "
+                      "(a trace never runs Python by itself)")
+    return load(header["source"], header["file"] or "<trace>", values, ops)
 
 
 def _data_value(trace: TraceFile, step: int, name: str):

@@ -15,11 +15,12 @@ from ..lang import BpError, did_you_mean
 from .settings import convert
 from .trainer import UPDATE, Trainer, Update
 
-HELP = {
-    "train": "train [N]         run N training steps (default 1): the rest of this one, then whole ones",
-    "lr": "lr [LR]           the learning rate, and the optimizer; `lr 0.5` sets it from the next update",
-    "restart": "restart [step]    back to the initial params and training step 1 (breakpoints stay); "
-               "`restart step`: to the start of this training step",
+# usage and what it does, as commands.COMMANDS: restart [step] takes the place of restart
+COMMANDS = {
+    "train": ("train [N]", "run N training steps (default 1): the rest of this one, then whole ones"),
+    "lr": ("lr [LR]", "the learning rate, and the optimizer; `lr 0.5` sets it from the next update"),
+    "restart": ("restart [step]", "back to the initial params and training step 1 (breakpoints stay); "
+                                  "`restart step`: to the start of this training step"),
 }
 
 
@@ -140,22 +141,30 @@ def command_lr(trainer: Trainer, arg: str) -> Result:
 
 
 def command_set(trainer: Trainer, arg: str) -> Result:
-    if trainer.applied:
-        raise BpError("the updates have begun: take them back (back) or finish the training step "
-                      "(train) before setting a leaf")
+    _in_the_passes(trainer, "set")
     return commands.command_set(trainer.session, arg)
 
 
+def command_jump(trainer: Trainer, arg: str) -> Result:
+    _in_the_passes(trainer, "jump")
+    return commands.command_jump(trainer.session, arg)
+
+
+def _in_the_passes(trainer: Trainer, name: str) -> None:
+    """`set` and `jump` move the passes, which the updates applied since would no longer follow."""
+    if trainer.applied:
+        raise BpError("the updates have begun: take them back (back) or finish the training step "
+                      f"(train) before a `{name}`")
+
+
 def command_help(trainer: Trainer, arg: str) -> Result:
-    name = commands.ALIASES.get(arg, arg)
-    if name in HELP:
-        return Result(HELP[name])
+    table = {**commands.COMMANDS, **COMMANDS}
     if arg:
-        if name not in commands.HELP:
-            raise BpError(f"no command '{arg}'", hint=did_you_mean(arg, [*commands.HELP, *HELP]))
-        return commands.command_help(trainer.session, arg)
-    lines = [HELP.get(key, text) for key, text in commands.HELP.items()]
-    return Result("\n".join(lines + [HELP["train"], HELP["lr"]]))
+        name = commands.ALIASES.get(arg, arg)
+        if name not in table:
+            raise BpError(f"no command '{arg}'", hint=did_you_mean(arg, table))
+        return Result(commands.help_line(name, table))
+    return Result("\n".join(commands.help_line(name, table) for name in table))
 
 
 def command_where(trainer: Trainer, arg: str) -> Result:

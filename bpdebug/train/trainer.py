@@ -11,8 +11,9 @@ builds the program again with every data leaf holding that many rows, and before
 swaps the rows of the batch in as the data leaves' values.
 
 Position within a training step: the Session's steps 0..2N (forward, backward), then
-`applied` updates 0..P. `phase` is "forward", "backward", "update" or "done" (every update
-applied, the loss recorded); the next move starts a new training step with the next batch.
+`applied` updates 0..P, counted apart (`position`: step 7 of 34, then update 2 of 4). `phase`
+is "forward", "backward", "update" or "done" (every update applied, the loss recorded); the
+next move starts a new training step with the next batch.
 """
 from __future__ import annotations
 
@@ -186,9 +187,13 @@ class Trainer:
         """Steps taken in this training step: the Session's, then the updates."""
         return self.session.t + self.applied
 
-    @property
-    def total(self) -> int:
-        return self.session.total + len(self.params)
+    def position(self) -> tuple[str, int, int]:
+        """(phase, count, of): the passes count their steps as the Session does (`step 7 of
+        34`, as `script` and `run --break` do too, and `step 34 of 34` until an update is
+        applied); the update phase counts its updates apart (`update 2 of 4`)."""
+        if self.applied:
+            return UPDATE, self.applied, len(self.params)
+        return self.session.position()
 
     @property
     def loss_name(self) -> str:
@@ -388,6 +393,8 @@ def _rebuilt(session: Session, data: dict) -> Session:
 
     graph = session.graph
     leaves = {n.name: n.value for n in graph.nodes if n.kind in ("leaf", "param")}
+    if graph.origin is not None:   # the way it was loaded: a program with its --ops, an ONNX model
+        return graph.origin.load({**leaves, **data})
     return bpdebug.load(graph.source, graph.filename, {**leaves, **data})
 
 

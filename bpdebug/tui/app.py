@@ -30,9 +30,11 @@ from ..check import mismatch_reason
 from ..commands import ALIASES, execute
 from ..train.commands import execute as train_execute
 from .checks import NodeChecks, cheap_to_check
+from .command_palette import DebuggerCommands
+from .colours import style
 from .messages import CommandEntered, CompletionsFound, NodeSelected
-from .running import CHUNK_SECONDS, Running
-from .status import breakpoint_marks
+from .running import CHUNK_SECONDS, Running, stops_on_failure
+from .status import breakpoint_marks, position
 from .training import Training
 from .training_keys import TrainingKeys
 from .widgets.banner import Banner
@@ -55,7 +57,7 @@ COMPACT_FOOTER = 100       # below this width a program that trains gets a compa
 class BpDebugApp(TrainingKeys, App):
     CSS_PATH = "app.tcss"
     TITLE = "bpdebug"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {DebuggerCommands}     # Ctrl+P: every command, any node by name
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     # Priority bindings: the app sees each key before handing it on, in the order typed, so
@@ -120,13 +122,15 @@ class BpDebugApp(TrainingKeys, App):
         yield Footer(compact=self.training is not None)
 
     def on_resize(self, event) -> None:
+        footer = self.query_one(Footer)
+        narrow = event.size.width < COMPACT_FOOTER
+        footer.show_command_palette = not narrow   # ^p still opens it; the keys need the room
         if self.training is not None:      # t and T take room: the footer fits 80 columns compact
-            compact = event.size.width < COMPACT_FOOTER
-            self.query_one(Footer).compact = compact
+            footer.compact = narrow
             # ... and without g (in the help), so that q still shows
             graph_keys = self._bindings.key_to_bindings["g"]
-            if any(b.show == compact for b in graph_keys):
-                self._bindings.key_to_bindings["g"] = [replace(b, show=not compact) for b in graph_keys]
+            if any(b.show == narrow for b in graph_keys):
+                self._bindings.key_to_bindings["g"] = [replace(b, show=not narrow) for b in graph_keys]
                 self.refresh_bindings()
 
     def on_mount(self) -> None:
@@ -135,6 +139,7 @@ class BpDebugApp(TrainingKeys, App):
         self.title = f"bpdebug {name}"
         self.nodes.border_title = f"nodes ({s.n})"
         self.nodes.training = self.query_one(Banner).training = self.training
+        self.query_one(Neighbourhood).training = self.training
         self._set_flags()
         self._update_checks()
         if self.training is not None:
@@ -220,7 +225,7 @@ class BpDebugApp(TrainingKeys, App):
             self._set_flags()
             for i, c in self.checks.failing.items():
                 if i not in known:
-                    self.log_panel.write(Text(f"✗ {c.name} fails its gradient check: {c.hint}", style="magenta"))
+                    self.log_panel.write(Text(f"✗ {c.name} fails its gradient check: {c.hint}", style=style("check")))
 
     def _set_flags(self) -> None:
         """The node list's extra flags: the ones the app was given and the checker's."""
@@ -265,12 +270,12 @@ class BpDebugApp(TrainingKeys, App):
         if hit:
             self._sync_breakpoints()   # hit counts, and temporary ones are gone
         training = self.training
-        position, update = None, None
+        update = None
         if training is not None:
-            position = (training.trainer.t, training.trainer.total)
             update = training.last_update
             self.query_one(LossCurve).show()
-        self.log_panel.stop(s, reason, detail or alert, alert=bool(alert) or hit, position=position, update=update)
+        self.log_panel.stop(s, reason, detail or alert, alert=bool(alert) or hit,
+                            position=position(s, training), update=update)
 
     def _alert(self) -> str:
         s = self.session
@@ -298,6 +303,15 @@ class BpDebugApp(TrainingKeys, App):
             self.nodes.refresh_nodes({i for i in set(marks) | set(old) if marks.get(i) != old.get(i)})
         self.query_one(BreakpointsPanel).show()
 
+    def _failed(self, error) -> None:
+        """A move stopped by the user's code failing (see running.stops_on_failure)."""
+        run, self.running = self.running, None
+        if run is not None and run.timer is not None:
+            run.timer.stop()
+        self.query_one(Banner).update_state()
+        self.log_panel.write(Text(str(error), style="bold red"))
+        self._moved(self.session.t, "stopped: an op written in Python failed", everything=True)
+
     # ---- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         if action in self.TRAINING_ACTIONS and self.training is None:
@@ -314,6 +328,7 @@ class BpDebugApp(TrainingKeys, App):
             return True
         return False
 
+    @stops_on_failure
     def action_step(self, count: int = 1) -> None:
         if self.running or self._at_end():
             return
@@ -323,6 +338,7 @@ class BpDebugApp(TrainingKeys, App):
         before = self.session.t
         self._after_stop(before, self.session.run(limit=count))
 
+    @stops_on_failure
     def action_next(self) -> None:
         if self.running or self._at_end():
             return
@@ -345,6 +361,7 @@ class BpDebugApp(TrainingKeys, App):
         self.session.back(count)
         self._moved(before, "stepped back")
 
+    @stops_on_failure
     def action_continue(self) -> None:
         if self.running:
             self._interrupt()
@@ -360,6 +377,7 @@ class BpDebugApp(TrainingKeys, App):
         self.query_one(Banner).update_state(running="running")
         self._run_slice()
 
+    @stops_on_failure
     def _run_slice(self) -> None:
         run = self.running
         if run is None:
@@ -427,6 +445,8 @@ class BpDebugApp(TrainingKeys, App):
 
     # ---- messages from the widgets ---------------------------------------------------------------
     def on_node_selected(self, message: NodeSelected) -> None:
+        if self.nodes.cursor != message.index:     # from the circuit: the list follows
+            self.nodes.follow(message.index)
         self._show(message.index)
 
     def on_completions_found(self, message: CompletionsFound) -> None:
@@ -435,9 +455,25 @@ class BpDebugApp(TrainingKeys, App):
         self.log_panel.write("  ".join(shown) + (f"  … {more} more" if more else ""))
 
     def on_command_entered(self, message: CommandEntered) -> None:
-        line = message.line
+        self.run_command(message.line)
+
+    def type_command(self, text: str) -> None:
+        """Put `text` on the command line, focused, for the user to finish (the palette)."""
+        line = self.command_line
+        self.screen.set_focus(line)
+        line.value = text
+        line.cursor_position = len(text)
+
+    def select_node(self, i: int) -> None:
+        """Show node i, as selecting it in the list does (the palette's "go to")."""
+        self.nodes.follow(i)
+        self._show(i)
+
+    def run_command(self, line: str) -> None:
+        """Run a line of the command language, as typed after `:`."""
         if not line:
             return
+        self.screen.set_focus(self.nodes)      # the keys come back: `s`, `c`, `:` work at once
         word, _, arg = line.partition(" ")
         name, arg = ALIASES.get(word, word), arg.strip()
         if name == "continue" and not arg:
@@ -449,6 +485,9 @@ class BpDebugApp(TrainingKeys, App):
         s = self.session
         before = s.t
         result = execute(s, line) if self.training is None else train_execute(self.training.trainer, line)
+        if result.quit:
+            self.exit()
+            return
         self.log_panel.command(line, result.text, result.error)
         if name == "check" or any(b.special == "mismatch" for b in s.breakpoints):
             self.checks.on = True       # asked for: check nodes from now on, whatever they cost
@@ -456,10 +495,14 @@ class BpDebugApp(TrainingKeys, App):
         self._sync_breakpoints()
         self._update_checks()
         self.query_one(WatchesPanel).show()
-        if s.t != before or name in ("set", "restart"):
+        if s.t != before or name in ("set", "restart", "jump"):
             focus = self._focus()
             self.nodes.follow(focus)
             self._show(focus)
+        elif name in ("up", "down") and not result.error:
+            frame = s.frames()[s.frame]    # the `def` call `up` went to
+            self.nodes.follow(frame)
+            self._show(frame)
         else:
             self._show(self.nodes.cursor)
         self.query_one(Banner).update_state(alert=self._alert())

@@ -3,8 +3,11 @@ screen repaints and keys are read between them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
 
 from textual.timer import Timer
+
+from ..lang import BpError
 
 CHUNK_SECONDS = 0.03       # one slice between repaints
 
@@ -20,3 +23,16 @@ class Running:
     steps: int = 0             # training steps left to run
     asked: int = 0             # training steps asked for
     losses: int = 0            # losses recorded when the training began
+
+
+def stops_on_failure(move):
+    """A move that runs the user's code (ops written in Python, --ops): when that code fails,
+    the app's `_failed` logs the error, the session standing just before the failing step,
+    and the app goes on (an exception would end Textual's message loop)."""
+    @wraps(move)
+    def guarded(app, *args, **kwargs):
+        try:
+            return move(app, *args, **kwargs)
+        except BpError as err:
+            app._failed(err)
+    return guarded

@@ -14,24 +14,24 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Mark:
     glyph: str
-    style: str
+    style: str           # words of tui.colours.style: "bold backward"
     meaning: str
 
 
 STATUSES = {
     "pending": Mark("·", "dim", "pending: not computed yet"),
-    "value": Mark("→", "green", "forward done: value computed"),
-    "grad": Mark("←", "yellow", "backward done: gradient final"),
+    "value": Mark("→", "forward", "forward done: value computed"),
+    "grad": Mark("←", "backward", "backward done: gradient final"),
     "current": Mark("▶", "bold", "current: the step just taken (its row is highlighted)"),
-    "updated": Mark("↓", "bold magenta", "param updated: P = P - lr * dL/dP (training)"),
+    "updated": Mark("↓", "bold update", "param updated: P = P - lr * dLoss/dP (training)"),
 }
 
 FLAGS = {
-    "breakpoint": Mark("●", "bold red", "breakpoint on this node"),
-    "disabled": Mark("○", "red", "disabled breakpoint"),
-    "nonfinite": Mark("!", "bold white on red", "non-finite value or gradient (nan/inf)"),
-    "check": Mark("✗", "bold magenta", "its backward rule fails the gradient check (see the inspector)"),
-    "origin": Mark("✱", "bold white on red", "nan or inf is born here: it read only finite numbers"),
+    "breakpoint": Mark("●", "breakpoint", "breakpoint on this node"),
+    "disabled": Mark("○", "error", "disabled breakpoint"),
+    "nonfinite": Mark("!", "bad", "non-finite value or gradient (nan/inf)"),
+    "check": Mark("✗", "bold check", "its backward rule fails the gradient check (see the inspector)"),
+    "origin": Mark("✱", "bad", "nan or inf is born here: it read only finite numbers"),
 }
 
 
@@ -69,6 +69,44 @@ def node_flags(session, i: int, breakpoints: dict, extra: dict) -> list[str]:
     if "origin" not in more and session.nonfinite(i):
         flags.append("nonfinite")
     return flags
+
+
+def hint_names(graph) -> tuple[str, str]:
+    """(a computed node, a leaf) of the program, to show in hints: `break backward q` only
+    where the program has a q. Prefers names the user wrote (not `f.1`) and a leaf with a
+    gradient."""
+    nodes = graph.nodes
+
+    def first(*tests):       # the first node passing every test: a look at a few nodes, mostly
+        return next((n for n in nodes if all(t(n) for t in tests)), None)
+
+    def own(n):
+        return not _built_name(n.name)
+
+    def op(n):
+        return n.kind == "op"
+
+    node = (first(own, op, lambda n: n.index != graph.output) or first(own, op) or first(op)
+            or nodes[graph.output])
+    leaf = first(own, lambda n: n.is_leaf and n.needs_grad) or first(lambda n: n.is_leaf) or node
+    return node.name, leaf.name
+
+
+def _built_name(name: str) -> bool:
+    """A name the builder gave (`f.1`), not one the user wrote (`h.W`)."""
+    return name.rpartition(".")[2].isdigit()
+
+
+def position(session, training=None) -> tuple[str, int, int]:
+    """(what is counted, count, of): the one step count of the banner and the log, the same as
+    `script`'s and `run --break`'s; in training, the update phase counts its updates apart."""
+    return training.trainer.position() if training is not None else session.position()
+
+
+def count_text(position: tuple) -> str:
+    """`step 7 of 34`, or in the update phase `update 2 of 4`."""
+    what, k, total = position
+    return f"{'update' if what == 'update' else 'step'} {k} of {total}"
 
 
 def breakpoint_marks(session) -> dict:

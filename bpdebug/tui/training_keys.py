@@ -14,7 +14,7 @@ from ..commands import count_arg
 from ..engine import DONE
 from ..lang import BpError
 from ..train import UPDATE
-from .running import CHUNK_SECONDS, Running
+from .running import CHUNK_SECONDS, Running, stops_on_failure
 from .widgets.banner import Banner
 from .widgets.loss_curve import LossCurve
 
@@ -55,6 +55,7 @@ class TrainingKeys:
         self.log_panel.write(f"training step {self.training.step_number} begins")
         return False
 
+    @stops_on_failure
     def action_train(self, steps: int = 1) -> None:
         if self.running or self.training is None:
             return
@@ -64,12 +65,10 @@ class TrainingKeys:
 
     def action_train_many(self) -> None:
         """Type `train ` and the program's number of steps (`train steps=` or --steps), if any."""
-        line = self.command_line
-        self.screen.set_focus(line)
         steps = self.training.trainer.steps
-        line.value = f"train {steps}" if steps else "train "
-        line.cursor_position = len(line.value)
+        self.type_command(f"train {steps}" if steps else "train ")
 
+    @stops_on_failure
     def _train_slice(self) -> None:
         run = self.running
         if run is None:
@@ -136,7 +135,7 @@ class TrainingKeys:
     def _training_command(self, line: str, name: str, arg: str) -> bool:
         """The commands that move through the training loop; True if `line` was one of them."""
         tr = self.training.trainer
-        if name not in ("train", "step", "next", "back", "restart", "set"):
+        if name not in ("train", "step", "next", "back", "restart", "set", "jump"):
             return False
         if name == "restart" and arg != "step":
             if arg:
@@ -145,8 +144,8 @@ class TrainingKeys:
             tr.reset()
             self._moved(0, "restarted: the initial params, before training step 1", everything=True)
             return True
-        if name == "set" and not tr.applied:
-            return False               # in the passes: recompute as without training
+        if name in ("set", "jump") and not tr.applied:
+            return False               # in the passes: as without training
         count = 1
         if name in ("train", "step", "back"):
             try:
@@ -154,9 +153,9 @@ class TrainingKeys:
             except BpError as err:
                 self.log_panel.command(line, err.message, True)
                 return True
-        if name == "set":
+        if name in ("set", "jump"):
             self.log_panel.command(line, "the updates have begun: take them back (r) or finish the "
-                                         "training step (t) before setting a leaf", True)
+                                         f"training step (t) before a `{name}`", True)
             return True
         self.log_panel.command(line, "", False)
         if name == "train":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,25 +15,14 @@ from bpdebug.train import Trainer
 from bpdebug.tui.app import BpDebugApp
 from bpdebug.tui.checks import cheap_to_check
 
-from .conftest import SEED, chain, load, log_text, row_text, screen_text
+from .conftest import EXAMPLES, SEED, chain, flat, load, log_text, row_text, screen_text, training_app
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-SQRT = "x = 0\nw = 3\ny = sqrt(x)\nz = y * w\nf = z + 1\n"     # dL/dx = inf is born at y's backward step
+SQRT = "x = 0\nw = 3\ny = sqrt(x)\nz = y * w\nf = z + 1\n"     # df/dx = inf is born at y's backward step
 WRONG_SQUARE = "def square(x) = x * x\ngrad square wrt x = x\n"  # off by a factor of 2
 
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def flat(text: str) -> str:
-    """Text with its line wrapping undone (the log wraps long lines)."""
-    return " ".join(text.split())
-
-
-def training_app(name="xor.bp", lr=0.1):
-    trainer = Trainer(bpdebug.load_file(EXAMPLES / name), lr, all_gradients=True)
-    return BpDebugApp(trainer.session, trainer=trainer), trainer
 
 
 async def command(pilot, line: str) -> None:
@@ -106,8 +94,8 @@ def test_break_nonfinite_names_the_origin_and_the_values_it_read():
             await pilot.press("c")
             y = s.graph.index("y")
             assert s.current == y and s.pass_at(s.t - 1) == "backward"
-            assert ("nan or inf is born here: backward step of y = sqrt(x) made dL/dx = inf from finite "
-                    "dL/dy = 3, y = 0, x = 0") in flat(log_text(app))
+            assert ("nan or inf is born here: backward step of y = sqrt(x) made df/dx = inf from finite "
+                    "df/dy = 3, y = 0, x = 0") in flat(log_text(app))
             assert row_text(app, "y").startswith("✱") and row_text(app, "x").startswith("!")
             await pilot.press("s", "s")                      # the backward steps of w, then x: inf
             assert "non-finite at x (born at y)" in screen_text(app)
@@ -151,7 +139,8 @@ def test_stepping_xor_past_the_backward_pass_updates_each_param_by_minus_lr_time
                 assert trainer.applied == k and trainer.t == s.total + k
                 assert np.array_equal(p.value, old[p.name] - 0.1 * grads[p.name])
                 text = screen_text(app)
-                assert f"step {s.total + k} of {s.total + len(params)}" in text
+                phase = "UPDATE" if k < len(params) else "DONE"            # the last one ends the step
+                assert f"{phase}  update {k} of {len(params)}  sgd lr 0.1" in text   # counted apart
                 assert f"sgd lr 0.1  ▶ {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
                 assert f"update  {p.name} = {p.name} - 0.1 * dC/d{p.name}" in text
                 assert row_text(app, p.name).startswith("  ▶")
@@ -165,7 +154,7 @@ def test_stepping_xor_past_the_backward_pass_updates_each_param_by_minus_lr_time
             await pilot.press("r")                                          # take the last update back
             assert np.array_equal(params[-1].value, old[params[-1].name]) and trainer.losses == []
             await pilot.press("s", "s")                                     # again, then the next step
-            assert trainer.steps_done == 1 and s.t == 1 and "#2 FORWARD  step 1 of 38" in screen_text(app)
+            assert trainer.steps_done == 1 and s.t == 1 and "#2 FORWARD  step 1 of 34" in screen_text(app)
             await pilot.press("r", "r")
             assert s.t == 0 and "an earlier training step cannot be taken back" in flat(log_text(app))
     run(go())
@@ -258,7 +247,7 @@ def test_the_banner_shows_the_rate_and_lr_changes_it_and_T_offers_the_programs_s
         app = BpDebugApp(trainer.session, trainer=trainer)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
-            assert "#1 FORWARD  step 0 of 38  sgd lr 4 " in screen_text(app)
+            assert "#1 FORWARD  step 0 of 34  sgd lr 4 " in screen_text(app)
             await command(pilot, "lr 2")
             assert trainer.lr == 2 and "sgd lr 2 " in screen_text(app) and "lr 2 (sgd)" in log_text(app)
             await pilot.press("T")
@@ -281,7 +270,7 @@ def test_restart_goes_back_to_the_initial_params():
             for name, value in trainer.param_values().items():
                 assert np.array_equal(value, start[name])
             assert "restarted: the initial params" in flat(log_text(app))
-            assert "#1 FORWARD  step 0 of 38" in screen_text(app)
+            assert "#1 FORWARD  step 0 of 34" in screen_text(app)
             assert "no training step finished yet" in screen_text(app)        # the loss curve too
     run(go())
 

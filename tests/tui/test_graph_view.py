@@ -106,3 +106,17 @@ def test_the_network_at_200x60_with_a_layer_expanded(snap_compare):
 
     session = bpdebug.load_file(EXAMPLES / "network_232.bp")
     assert snap_compare(BpDebugApp(session), run_before=setup, terminal_size=(200, 60))
+
+
+def test_g_scrolls_the_current_node_into_view_when_the_graph_is_bigger_than_the_screen():
+    async def go():
+        s = bpdebug.load_file(EXAMPLES / "micrograd_more_ops.bp")
+        app = BpDebugApp(s)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(*"ssssss", "g")
+            await pilot.pause()
+            current = s.graph.nodes[s.current].name
+            view = app.query_one(GraphView)
+            assert view.grid.width > 80                  # the picture does not fit: it must scroll
+            assert f"║ {current} = " in screen_text(app)   # the current node's box is on screen
+    run(go())

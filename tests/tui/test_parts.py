@@ -130,7 +130,7 @@ def test_help_shows_the_commands_brackets_as_typed():
     with console.capture() as cap:
         console.print(help_text())
     out = cap.get()
-    assert "[forward|backward] [NODE] [if COND]" in out and "[all]" in out
+    assert "[forward|backward]" in out and "[NODE] [if COND]" in out and "[all]" in out
 
 
 def test_inspector_names_a_kink_also_inside_a_def():
@@ -142,24 +142,33 @@ def test_inspector_names_a_kink_also_inside_a_def():
     assert lines == ["  at a kink: relu'(0) = 0", "  at a kink: relu'(0) = 0 (inside r)"]
 
 
-def test_inspector_shows_each_new_ops_local_derivative_and_where_the_gradient_stops():
+def _inspected(s, name: str) -> str:
+    """The inspector's text for one node, as plain text."""
     from bpdebug.tui.widgets.inspector import inspect
 
+    console = Console(width=200, color_system=None)
+    with console.capture() as cap:
+        for part in inspect(s, s.graph.index(name), []):
+            console.print(part)
+    return cap.get()
+
+
+def test_inspector_shows_each_new_ops_local_derivative_and_where_the_gradient_stops():
     s = load("x = [-1.5, 2]\na = leaky_relu(x, slope=0.2)\nm = max(a)\nd = stop_gradient(x)\n"
              "g = gelu(x)\nL = m + sum(d * x) + sum(g)\n")
     s.run()
-
-    def text(name):
-        console = Console(width=200, color_system=None)
-        with console.capture() as cap:
-            for part in inspect(s, s.graph.index(name), []):
-                console.print(part)
-        return cap.get()
-
-    assert "d(leaky_relu(x, slope=0.2))/dx = 1 if x > 0 else 0.2" in text("a")
-    assert "d(max(a))/da = 1 at the first max of each slice, else 0" in text("m")
-    assert "d(gelu(x))/dx = Φ(x) + x*φ(x)" in text("g")
-    stop = text("d")
+    assert "d(leaky_relu(x, slope=0.2))/dx = 1 if x > 0 else 0.2" in _inspected(s, "a")
+    assert "d(max(a))/da = 1 at the first max of each slice, else 0" in _inspected(s, "m")
+    assert "d(gelu(x))/dx = Φ(x) + x*φ(x)" in _inspected(s, "g")
+    stop = _inspected(s, "d")
     assert "d(stop_gradient(x))/dx = 0 (the gradient stops here)" in stop
     assert "the gradient stops here: stop_gradient sends 0 to its input" in stop
-    assert "the gradient stops here" not in text("g")
+    assert "the gradient stops here" not in _inspected(s, "g")
+
+
+def test_inspector_says_why_a_comparison_and_an_index_have_no_gradient():
+    s = load("x = [-1.5, 2, 0.5]\nm = x > 0\na = argmax(x)\ny = x[1:3]\nL = sum(m * x) + a + sum(y)\n")
+    s.run()
+    assert "no gradient: a comparison" in _inspected(s, "m")
+    assert "no gradient: an index" in _inspected(s, "a")
+    assert "d(x[1:3])/dx = dout at x[1:3], 0 elsewhere" in _inspected(s, "y")

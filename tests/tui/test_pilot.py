@@ -66,7 +66,7 @@ def test_backward_inspector_shows_local_derivatives_and_contributions():
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(*"s" * 6)                  # the backward step of f
             text = screen_text(app)
-            assert "upstream dL/df = 1" in text
+            assert "upstream df/df = 1" in text
             assert "d(q*z)/dq = z = -4" in text and "contribution 1 × -4 = -4" in text
             assert "d(q*z)/dz = q = 3" in text and "contribution 1 × 3 = 3" in text
             # the circuit: the gradient -4 on the backward edge to q, 3 to z
@@ -133,16 +133,15 @@ def test_command_line_runs_commands_and_letters_do_not_step_while_typing():
             await pilot.press(*"break backward q", "enter")
             assert s.t == 0                              # the s, c, b, r typed did nothing else
             assert [(b.node, b.pass_) for b in s.breakpoints] == [(3, "backward")]
-            await pilot.press(*"watch grad(x)", "enter")
-            await pilot.press(*"c", "enter")             # `c` typed is continue, in slices too
+            assert isinstance(app.focused, NodeList)     # Enter gives the keys back
+            await pilot.press("colon", *"watch grad(x)", "enter")
+            await pilot.press("colon", *"c", "enter")    # `c` typed is continue, in slices too
             await pilot.pause()
             assert s.t == 7
             assert ": break backward q" in log_text(app)
             assert "breakpoint 1: backward q" in log_text(app)
             assert "1 grad(x) = -4" in screen_text(app)
-            await pilot.press("escape")
-            assert isinstance(app.focused, NodeList)
-            await pilot.press("s")
+            await pilot.press("s")                       # no Esc needed first
             assert s.t == 8
     run(go())
 
@@ -153,7 +152,7 @@ def test_command_errors_are_shown_not_raised():
         app = BpDebugApp(s)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("colon", *"until nosuch", "enter")
-            await pilot.press(*"frobnicate", "enter")
+            await pilot.press("colon", *"frobnicate", "enter")
             text = log_text(app)
             assert "no node named 'nosuch'" in text
             assert "unknown command 'frobnicate'" in text
@@ -167,9 +166,9 @@ def test_history_and_completion():
         app = BpDebugApp(s)
         async with app.run_test(size=(120, 40)) as pilot:
             line = app.command_line
-            await pilot.press("colon", *"p x", "enter", *"step 2", "enter")
+            await pilot.press("colon", *"p x", "enter", "colon", *"step 2", "enter")
             assert s.t == 2
-            await pilot.press("up")
+            await pilot.press("colon", "up")
             assert line.value == "step 2"
             await pilot.press("up")
             assert line.value == "p x"
@@ -182,7 +181,7 @@ def test_history_and_completion():
             assert line.value == "until q "
             await pilot.press("enter")
             assert s.current == 3
-            await pilot.press(*"break backw", "tab")
+            await pilot.press("colon", *"break backw", "tab")
             assert line.value == "break backward "
     run(go())
 

@@ -55,3 +55,23 @@ def test_xor_update_phase_and_loss_curve_at_80x24(snap_compare):
     trainer = Trainer(bpdebug.load_file(EXAMPLES / "xor.bp"), 0.5, all_gradients=True)
     app = BpDebugApp(trainer.session, trainer=trainer)
     assert snap_compare(app, press=["t", "t", "t", "c", "s"], terminal_size=(80, 24))
+
+
+def test_square_backward_in_a_light_theme_at_80x24(snap_compare):
+    """x*x in textual-light, the inspector scrolled by keyboard to the two terms of x's
+    gradient, 3 then 6; the banner and the formula readable on a light ground at 80x24."""
+    app = BpDebugApp(load("x = 3\nf = x * x\n"))
+    app.theme = "textual-light"
+    assert snap_compare(app, press=["s", "s", "s", "tab", "down", "down", "down"], terminal_size=(80, 24))
+
+
+def test_network_backward_with_tensors_in_full_at_200x60(snap_compare):
+    """network_232 at out.z's backward step on a wide terminal: vectors in full in the list,
+    dC/d... everywhere, the training step's counts."""
+    session = bpdebug.load_file(EXAMPLES / "network_232.bp")
+    assert snap_compare(BpDebugApp(session), press=["s"] * 24, terminal_size=(200, 60))
+
+
+def test_a_def_call_stepped_over_in_the_backward_pass_at_120x40(snap_compare):
+    app = BpDebugApp(load("def sq(a) = a * a\nx = 3\ny = sq(x) + 1\n"))
+    assert snap_compare(app, press=["s"] * 7 + ["n"], terminal_size=(120, 40))

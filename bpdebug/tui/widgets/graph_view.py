@@ -91,7 +91,8 @@ class GraphView(ScrollView, can_focus=True):
         self.border_subtitle = "←↑↓→ select · Enter expand/collapse · g back"
         self.virtual_size = Size(self.grid.width, self.grid.height)
         self.refresh()
-        self._scroll_to_selected()
+        # after the next layout: scrolling now is clamped to the old virtual size
+        self.call_after_refresh(self._scroll_to_selected)
 
     @property
     def selected_box(self):

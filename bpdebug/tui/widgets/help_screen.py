@@ -9,8 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...commands import HELP
-from ...train.commands import HELP as TRAINING_HELP
+from ...commands import COMMANDS, aliases_of
+from ...train.commands import COMMANDS as TRAINING_COMMANDS
+from ..colours import style
 from ..status import FLAGS, STATUSES
 
 KEYS = [
@@ -21,6 +22,9 @@ KEYS = [
     ("b", "toggle a breakpoint on the selected node"),
     ("↑ ↓ PgUp PgDn", "select a node to inspect (the next step selects the current one)"),
     ("g", "the whole graph as a circuit: arrows select a box, Enter expands a def or layer; g or Esc goes back"),
+    ("Tab", "to the inspector (↑ ↓ PgUp PgDn scroll it), the log, back to the nodes"),
+    ("click", "a row of the list, or a neighbour in the circuit, to show that node"),
+    ("Ctrl+P", "the command palette: every command, `go to NODE` for any node, themes"),
     (":", "type a command; Tab completes, ↑ ↓ recall, Esc leaves"),
     ("?", "this help"),
     ("q", "quit"),
@@ -33,24 +37,32 @@ TRAINING_KEYS = [
     ("r", "step back within this training step; an update taken back restores the param"),
 ]
 
-def _table(rows) -> Table:
+USAGE_WIDTH = 26          # `break [forward|backward] [NODE] [if COND]` wraps past this
+
+
+def _table(rows, first_width: int | None = None) -> Table:
+    """Columns of cells, the last one wrapping (and the first, past `first_width`); a str
+    cell is made Text here (as markup, `[all]` would vanish)."""
+    rows = [[Text(c) if isinstance(c, str) else c for c in row] for row in rows]
     table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True)
-    table.add_column()
-    for key, meaning in rows:
-        table.add_row(key, Text(meaning))     # a str cell is markup: `[all]` would vanish
+    columns = max((len(r) for r in rows), default=0)
+    for k in range(columns):
+        wraps = k == columns - 1 or (k == 0 and first_width is not None)
+        table.add_column(no_wrap=not wraps, max_width=first_width if k == 0 else None)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
 def help_text(training: bool = False) -> Group:
-    keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in KEYS)
-    training_keys = _table((Text(f"  {key}", style="bold cyan"), meaning) for key, meaning in TRAINING_KEYS)
-    marks = _table((Text(f"  {m.glyph}", style=m.style), m.meaning)
+    keys = _table((Text(f"  {key}", style=style("key")), meaning) for key, meaning in KEYS)
+    training_keys = _table((Text(f"  {key}", style=style("key")), meaning) for key, meaning in TRAINING_KEYS)
+    marks = _table((Text(f"  {m.glyph}", style=style(m.style)), m.meaning)
                    for m in (*STATUSES.values(), *FLAGS.values()))
-    shared = {**HELP, **TRAINING_HELP} if training else HELP     # restart [step] replaces restart
-    lines = [*shared.values()]
-    commands = _table((Text(f"  {line.split()[0]}", style="bold"), line.split(" ", 1)[1].strip())
-                      for line in lines)
+    table = {**COMMANDS, **TRAINING_COMMANDS} if training else COMMANDS   # restart [step] replaces restart
+    entries = [(usage, ", ".join(aliases_of(name)), what) for name, (usage, what) in table.items()]
+    commands = _table(((Text(f"  {usage}", style="bold"), Text(aliases, style=style("key")), what)
+                       for usage, aliases, what in entries), first_width=USAGE_WIDTH)
     return Group(
         Text("Keys", style="bold underline"), keys, Text(""),
         *([Text("Training (the program has params)", style="bold underline"), training_keys,
@@ -60,8 +72,9 @@ def help_text(training: bool = False) -> Group:
           if training else []),
         Text("Marks in the node list", style="bold underline"), marks, Text(""),
         Text("The neighbourhood", style="bold underline"),
-        Text("  forward edges ──▶ carry values (green), backward edges ◀── carry gradients "
-             "(yellow); dashed edges have nothing on them yet."), Text(""),
+        Text.assemble("  forward edges ", ("──▶ carry values", style("forward")), ", backward edges ",
+                      ("◀── carry gradients", style("backward")), "; dashed edges have nothing on them yet; "
+                      "click a neighbour to go to it."), Text(""),
         Text("Commands (press : first)", style="bold underline"), commands)
 
 

@@ -1,7 +1,9 @@
 """Everything about one node: its formula and source line, input values and output; in the
 backward pass the upstream gradient, each input's local derivative (symbolic and numeric), the
-contribution upstream x local, and the input's gradient with every contribution received so far
-("dL/da = 0.01  (from z3 -0.057, from z4 +0.067)"). Tensors are shown as coloured tables.
+contribution upstream x local, and the input's gradient once that contribution was added, with
+the contributions it had received by then ("dC/da so far = 0.01  (from z3 -0.057, from z4
++0.067)": x*x reads 3, then 6). Gradients are named after the output (`df/dq`). Tensors are
+shown as coloured tables.
 
 `inspect(session, i)` builds the Rich renderables from the session; the widget only shows them.
 """
@@ -17,22 +19,22 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...check import kinks
+from ...events import arrived_count, call_event, enclosing_call
 from ...graph import format_number, format_value
 from ...render import is_finite, short_value, tensor_table
 from ..status import backward_done
-from .neighbourhood import BACKWARD_STYLE, BAD_STYLE, FORWARD_STYLE, sent_to
+from ..colours import style, styles
 
 RECEIVED_SHOWN = 6
-UPDATE_STYLE, CHECK_STYLE = "magenta", "magenta"
 
 
-def _value(x, style: str = ""):
+def _value(x, colour: str = ""):
     """A scalar as text, a tensor as a coloured table, in red where not finite."""
     if x is None:
         return Text("—", style="dim")
     if np.ndim(x) == 0:
-        return Text(format_value(x), style=style if is_finite(x) else BAD_STYLE)
-    return tensor_table(x)
+        return Text(format_value(x), style=colour if is_finite(x) else style("bad"))
+    return tensor_table(x, colours=styles())
 
 
 def _signed(x) -> str:
@@ -42,24 +44,20 @@ def _signed(x) -> str:
     return short_value(x)
 
 
-def received(session, j: int, limit: int = RECEIVED_SHOWN) -> tuple[list, int]:
-    """([(consumer name, contribution)] in the order they arrived, how many more arrived).
-
-    Reads at most `limit` consumers' steps, so a node with 10,000 consumers costs no more."""
-    if session.t <= session.n:
-        return [], 0
-    consumers = session.graph.consumers[j]
-    done = consumers[bisect_left(consumers, session.total - session.t):]
-    out = []
-    for c in reversed(done[-limit:]):
-        share = sent_to(session, c, j)
-        if share is not None:
-            out.append((session.graph.nodes[c].name, share))
-    return out, max(0, len(done) - limit)
+def received(session, j: int, limit: int = RECEIVED_SHOWN, until: tuple | None = None) -> tuple[list, int]:
+    """([(consumer name, contribution)] in the order they arrived, how many more consumers'
+    arrived). Reads at most `limit` consumers' steps, so a node with 10,000 consumers costs no
+    more; `until` = (consumer, slot): only what had arrived once that slot's share was added."""
+    got = session.received(j, limit, until)
+    arrived = arrived_count(session, j)
+    if until is not None:
+        consumers = session.graph.consumers[j]
+        arrived -= bisect_left(consumers, until[0]) - bisect_left(consumers, session.total - session.t)
+    return got, max(0, arrived - limit)
 
 
-def received_text(session, j: int) -> Text:
-    got, more = received(session, j)
+def received_text(session, j: int, until: tuple | None = None) -> Text:
+    got, more = received(session, j, until=until)
     if not got:
         return Text("")
     text = Text("  (", style="dim")
@@ -67,7 +65,7 @@ def received_text(session, j: int) -> Text:
         if k:
             text.append(", ", style="dim")
         text.append(f"from {name} ", style="dim")
-        text.append(_signed(c), style=BACKWARD_STYLE if is_finite(c) else BAD_STYLE)
+        text.append(_signed(c), style=style("backward") if is_finite(c) else style("bad"))
     if more:
         text.append(f", and {more} more", style="dim")
     text.append(")", style="dim")
@@ -81,8 +79,8 @@ def _grid() -> Table:
     return grid
 
 
-def _heading(text: str, style: str) -> Text:
-    return Text(text, style=f"bold {style}")
+def _heading(text: str, colour: str) -> Text:
+    return Text(text, style=f"bold {colour}")
 
 
 def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list:
@@ -94,18 +92,24 @@ def inspect(session, i: int, source_lines: list[str], notes=(), lead=()) -> list
     node = graph.nodes[i]
     parts: list = list(lead)
     head = Text(graph.formula(node), style="bold")
-    head.append(f"   {graph.op_label(node)}", style="cyan")
+    head.append(f"   {graph.op_label(node)}", style=style("key"))
     if node.shape != ():
         head.append(f"  shape {node.shape}", style="dim")
     parts.append(head)
+    mine = graph.shadowing_def(node)
+    if mine is not None:
+        parts.append(Text(f"your def {mine.name} (line {mine.span.line}), not the built-in {mine.name}",
+                          style="yellow"))
     where = _source_line(graph, node, source_lines)
     if where is not None:
         parts.append(where)
+    if node.onnx_name is not None and node.onnx_name != node.name:
+        parts.append(Text(f"ONNX name: {node.onnx_name}", style="dim"))
     parts.extend(notes)
     parts.extend(_forward(session, i))
     parts.extend(_backward(session, i))
     if session.nonfinite(i):
-        parts.append(Text("non-finite value or gradient here (nan/inf)", style=BAD_STYLE))
+        parts.append(Text("non-finite value or gradient here (nan/inf)", style=style("bad")))
     return parts
 
 
@@ -115,12 +119,12 @@ def _source_line(graph, node, lines: list[str]) -> Text | None:
     if not 0 < node.span.line <= len(lines):
         return None
     source = lines[node.span.line - 1].strip()
-    if source.replace(" ", "") == graph.formula(node).replace(" ", "") and node.call is None:
+    if source.replace(" ", "") == graph.formula(node).replace(" ", "") and enclosing_call(graph, node.index) is None:
         return None                    # the formula already says it
     text = Text(f"line {node.span.line}: ", style="dim")
     text.append(source, style="dim italic")
-    if node.call is not None:
-        call = graph.calls[node.call]
+    call = enclosing_call(graph, node.index)
+    if call is not None:
         text.append(f"   inside {call.op}({', '.join(call.args)})", style="dim")
     return text
 
@@ -129,7 +133,7 @@ def _forward(session, i: int) -> list:
     graph = session.graph
     node = graph.nodes[i]
     value = session.values[i]
-    heading = _heading("forward", FORWARD_STYLE)
+    heading = _heading("forward", style("forward"))
     if value is None:
         heading.append("  not computed yet", style="dim")
         return [heading]
@@ -153,7 +157,7 @@ def _forward(session, i: int) -> list:
         out = [heading, grid]
     kink = _kink(session, i)
     if kink:
-        out.append(Text(f"  {kink}", style="yellow"))
+        out.append(Text(f"  {kink}", style=style("backward")))
     return out
 
 
@@ -171,43 +175,66 @@ def _kink(session, i: int) -> str:
 def _backward(session, i: int) -> list:
     graph = session.graph
     node = graph.nodes[i]
-    heading = _heading("backward", BACKWARD_STYLE)
+    d = session.grad_label
+    heading = _heading("backward", style("backward"))
     if not node.needs_grad:
-        heading.append("  no gradient: a constant", style="dim")
+        heading.append(f"  no gradient: {node.op.constant or 'a constant'}", style="dim")
         return [heading]
     grad = session.grads[i]
     if not backward_done(session, i):
         if session.t > session.n and grad is not None:
-            line = Text(f"  dL/d{node.name} so far = ")
-            line.append_text(_value(grad, BACKWARD_STYLE) if np.ndim(grad) == 0 else Text(short_value(grad)))
+            line = Text(f"  {d(node.name)} so far = ")
+            line.append_text(_value(grad, style("backward")) if np.ndim(grad) == 0 else Text(short_value(grad)))
             line.append_text(received_text(session, i))
             return [heading, line]
         heading.append("  not reached yet", style="dim")
         return [heading]
     out: list = [heading]
     seed = i == graph.output
-    heading.append(f"  upstream dL/d{node.name} = ")
-    note = Text("  (the seed: dL/dL = 1)", style="dim") if seed else received_text(session, i)
+    heading.append(f"  upstream {d(node.name)} = ")
+    note = Text("  (the seed)", style="dim") if seed else received_text(session, i)
     if np.ndim(grad) == 0:
-        heading.append_text(_value(grad, BACKWARD_STYLE))
+        heading.append_text(_value(grad, style("backward")))
         heading.append_text(note)
     else:
-        out.extend([tensor_table(grad), note])
+        out.extend([tensor_table(grad, colours=styles()), note])
     ev = session.event(session.total - 1 - i)
     grid = _grid()
-    for term in (ev.terms if ev is not None else []):
-        grid.add_row(Text(f"  → {term.input}", style="bold"), _term(session, term, grad))
+    for k, term in enumerate(ev.terms if ev is not None else []):
+        grid.add_row(Text(f"  → {term.input}", style="bold"), _term(session, term, grad, (i, k)))
     if grid.row_count:
         out.append(grid)
+    out.extend(_whole_call(session, i))
     if node.is_leaf and not seed:
-        out.append(Text(f"  dL/d{node.name} is final: every consumer has sent its share", style="dim"))
+        out.append(Text(f"  {d(node.name)} is final: every consumer has sent its share", style="dim"))
     if node.kind == "op" and node.op.stops_gradient:
-        out.append(Text("  the gradient stops here: stop_gradient sends 0 to its input", style="yellow"))
+        out.append(Text("  the gradient stops here: stop_gradient sends 0 to its input", style=style("bold backward")))
     return out
 
 
-def _term(session, term, upstream):
-    """One input's share: local derivative, contribution, and its gradient so far."""
+def _whole_call(session, i: int) -> list:
+    """At the return node of a `def` call whose body the backward pass has been through: what
+    the whole call sent back to each of its arguments (what `next` steps over)."""
+    node = session.graph.nodes[i]
+    if node.op.name != "return" or node.kind != "op":
+        return []
+    call = session.graph.calls[node.call]
+    if not backward_done(session, call.start):
+        return []
+    ev = call_event(session, call, session.total - 1 - call.start)
+    lines = [Text(f"  the whole call {call.op}({', '.join(call.args)}) sent back:", style="dim")]
+    for term in ev.terms:
+        if term.contribution is None:
+            continue
+        line = Text(f"    → {term.input} ", style="bold")
+        line.append_text(Text(_signed(term.contribution), style=style("backward")))
+        lines.append(line)
+    return lines if len(lines) > 1 else []
+
+
+def _term(session, term, upstream, slot: tuple):
+    """One input's share: local derivative, contribution, and its gradient once this share
+    was added (`slot` = (node, input position) of the share)."""
     if term.contribution is None:
         return Text(f"{term.derivative}   (no gradient: a constant)", style="dim")
     line = Text(term.derivative)
@@ -220,27 +247,39 @@ def _term(session, term, upstream):
     if scalar and np.ndim(upstream) == 0 and term.local is not None:
         contrib = Text("contribution ", style="dim")
         contrib.append(f"{format_number(upstream)} × {format_value(term.local)} = ")
-        contrib.append_text(_value(term.contribution, BACKWARD_STYLE))
+        contrib.append_text(_value(term.contribution, style("backward")))
     else:
         contrib = Text("contribution ", style="dim")
-        contrib.append_text(_value(term.contribution, BACKWARD_STYLE) if scalar else Text(""))
+        contrib.append_text(_value(term.contribution, style("backward")) if scalar else Text(""))
     rows.append(contrib)
     if not scalar:
-        rows.append(tensor_table(term.contribution))
+        rows.append(tensor_table(term.contribution, colours=styles()))
     j = session.graph.index(term.input)
-    acc = Text(f"dL/d{term.input} so far = ", style="dim")
-    acc.append_text(_value(term.accumulated, BACKWARD_STYLE) if np.ndim(term.accumulated) == 0
-                    else Text(short_value(term.accumulated), style=BACKWARD_STYLE))
-    acc.append_text(received_text(session, j))
+    since = _written_since(session, j, slot[0])
+    acc = Text(f"{session.grad_label(term.input)} {'was' if since else 'so far'} = ", style="dim")
+    acc.append_text(_value(term.accumulated, style("backward")) if np.ndim(term.accumulated) == 0
+                    else Text(short_value(term.accumulated), style=style("backward")))
+    acc.append_text(received_text(session, j, until=slot))
+    if since:
+        acc.append(" after this step; now ", style="dim")
+        acc.append(short_value(session.grads[j], 16), style=style("backward"))
     rows.append(acc)
     return Group(*rows)
+
+
+def _written_since(session, j: int, i: int) -> bool:
+    """Whether a consumer of j has taken its backward step after node i's."""
+    consumers = session.graph.consumers[j]
+    first = bisect_left(consumers, session.total - session.t)
+    return first < len(consumers) and consumers[first] < i
 
 
 def update_section(u, state: str) -> list:
     """A param's update, `state` being "applied" or "next" (to be applied by the next step):
     the optimizer's rule one quantity a line (sgd: the param; momentum: the velocity v; Adam:
-    m, v, m-hat, v-hat), each with its value; for a scalar param, with the numbers filled in."""
-    heading = _heading("update", UPDATE_STYLE)
+    m, v, m-hat, v-hat), each with its value; for a scalar param, with the numbers filled in.
+    The gradient is named after the loss (dC/dW)."""
+    heading = _heading("update", style("update"))
     heading.append(f"  {u.formula}", style="bold")
     if state == "next":
         heading.append("   next: s applies it", style="dim")
@@ -249,7 +288,7 @@ def update_section(u, state: str) -> list:
         parts: list = [heading]
         for q in lines:
             line = Text(f"  {q.name} = {q.formula} = {q.numbers} = ")
-            line.append_text(_value(q.value, f"bold {UPDATE_STYLE}" if q is lines[-1] else ""))
+            line.append_text(_value(q.value, style("bold update") if q is lines[-1] else ""))
             parts.append(line)
         return parts
     grid = _grid()
@@ -263,7 +302,7 @@ def update_section(u, state: str) -> list:
 
 
 def pending_update(param: str, loss: str) -> Text:
-    text = _heading("update", UPDATE_STYLE)
+    text = _heading("update", style("update"))
     text.append(f"  {param}: by the optimizer from d{loss}/d{param}", style="bold")
     text.append("   after the updates before it", style="dim")
     return text
@@ -271,15 +310,15 @@ def pending_update(param: str, loss: str) -> Text:
 
 def check_section(text: str) -> Text:
     """A node failing its gradient check: the verdict and the answers side by side."""
-    out = _heading("✗ ", CHECK_STYLE)
-    out.append(text, style=CHECK_STYLE)
+    out = _heading("✗ ", style("check"))
+    out.append(text, style=style("check"))
     return out
 
 
 def origin_note(origin, here: bool) -> Text:
     if here:
-        return Text(f"nan or inf is born here: {origin.describe()}", style=BAD_STYLE)
-    return Text(f"nan or inf was born at {origin.name}, in the {origin.pass_} pass (flagged ✱)", style="red")
+        return Text(f"nan or inf is born here: {origin.describe()}", style=style("bad"))
+    return Text(f"nan or inf was born at {origin.name}, in the {origin.pass_} pass (flagged ✱)", style=style("nonfinite"))
 
 
 class Inspector(VerticalScroll):
@@ -296,5 +335,7 @@ class Inspector(VerticalScroll):
         yield self._body
 
     def show(self, i: int, notes=(), lead=()) -> None:
+        if i != self.node:
+            self.scroll_home(animate=False)    # another node: from its top
         self.node = i
         self._body.update(Group(*inspect(self.session, i, self._source_lines, notes, lead)))

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ...train import plot_lines
+from ..colours import style
 
 
 class LossCurve(Widget):
@@ -40,4 +41,4 @@ class LossCurve(Widget):
         excess = max(len(line) for line in lines[:rows]) - width
         if excess > 0:
             lines = plot_lines(losses, width=max(2, width - 12 - excess), height=rows)
-        return Text("\n".join(lines[:height]), style="cyan", no_wrap=True, overflow="crop")
+        return Text("\n".join(lines[:height]), style=style("plot"), no_wrap=True, overflow="crop")

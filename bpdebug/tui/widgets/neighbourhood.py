@@ -4,22 +4,25 @@ flows to the right, the backward edge (←) with the gradient that flows back.
 
     x ──── -2 ───▶│ q = x+y     │──── 3 ───▶ f
       ◀─── -4 ────│ value 3     │◀─── -4 ───
-    y ───── 5 ───▶│ dL/dq -4    │
+    y ───── 5 ───▶│ df/dq -4    │
 
 `circuit(session, i)` reads the session (a handful of nodes, whatever the graph's size) and
-`draw()` lays it out for a width and height; both are plain functions.
+`draw()` lays it out for a width and height; both are plain functions. Clicking a neighbour's
+name (or its wires) selects that node.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from rich.text import Text
+from textual import events
 from textual.widget import Widget
 
 from ...render import is_finite, short_value
+from ..colours import style
+from ..messages import NodeSelected
 from ..status import backward_done
 
-FORWARD_STYLE, BACKWARD_STYLE, BAD_STYLE = "green", "yellow", "bold white on red"
 PENDING = None
 
 
@@ -51,11 +54,14 @@ def sent_to(session, c: int, i: int):
     return sum(parts[1:], parts[0]) if parts else PENDING
 
 
-def circuit(session, i: int, limit: int = 6) -> Circuit:
-    """What to draw around node i: at most `limit` wires a side (the rest are counted)."""
+def circuit(session, i: int, limit: int = 6, training=None) -> Circuit:
+    """What to draw around node i: at most `limit` wires a side (the rest are counted).
+    `training` (a tui.training.Training): a param its update phase has updated shows its new
+    value in the box, as the node list does (its wires carry what this step's passes read)."""
     graph = session.graph
     node = graph.nodes[i]
     value, grad = session.values[i], session.grads[i]
+    update = training.update_of(i) if training is not None else None
     sent = session.contributions(i) if backward_done(session, i) else ()
     inputs = []
     for k, j in enumerate(node.inputs[:limit]):
@@ -70,24 +76,25 @@ def circuit(session, i: int, limit: int = 6) -> Circuit:
             wire.grad = sent_to(session, c, i)
         consumers.append(wire)
     if i == graph.output:
-        consumers.append(Wire("(output)", value, grad))   # the seed gradient dL/dL = 1
-    value_style = FORWARD_STYLE if is_finite(value) else BAD_STYLE
+        consumers.append(Wire("(output)", value, grad))   # the seed gradient df/df = 1
+    shown = update.new if update is not None else value
+    value_style = style("bad") if not is_finite(shown) else style("update") if update is not None else style("forward")
     lines = [(graph.formula(node), "bold")]
     if node.shape != ():
         lines.append((f"shape {node.shape}", "dim"))
-    lines.append((f"value {short_value(value, 16)}", value_style))
-    compact = [(node.name, "bold"), (short_value(value, 10), value_style)]
+    lines.append((f"{'new value' if update is not None else 'value'} {short_value(shown, 16)}", value_style))
+    compact = [(node.name, "bold"), (("↓ " if update is not None else "") + short_value(shown, 10), value_style)]
     if node.needs_grad:
         final = backward_done(session, i) or i == graph.output
-        grad_style = BAD_STYLE if not is_finite(grad) else BACKWARD_STYLE if final else "dim"
-        lines.append((f"dL/d{node.name} {short_value(grad, 16)}", grad_style))
+        grad_style = style("bad") if not is_finite(grad) else style("backward") if final else "dim"
+        lines.append((f"{session.grad_label(node.name)} {short_value(grad, 16)}", grad_style))
         compact.append((f"∂ {short_value(grad, 7)}", grad_style))
     return Circuit(graph.op_label(node), lines, compact, inputs, consumers,
                    max(0, len(node.inputs) - limit), max(0, len(graph.consumers[i]) - limit))
 
 
-def _label_style(x, style: str) -> str:
-    return BAD_STYLE if not is_finite(x) else style
+def _label_style(x, colour: str) -> str:
+    return style("bad") if not is_finite(x) else colour
 
 
 def _tag(x, room: int) -> str:
@@ -96,7 +103,7 @@ def _tag(x, room: int) -> str:
     return f" {text} " if text != "…" else ""
 
 
-def _edge(width: int, label: object, forward: bool, style: str) -> Text:
+def _edge(width: int, label: object, forward: bool, colour: str) -> Text:
     """One edge `width` cells wide: ──── 3 ───▶ forward, ◀─── -4 ──── backward; a pending edge
     (no label yet) is dashed and dim."""
     text = Text(no_wrap=True, overflow="crop")
@@ -108,11 +115,11 @@ def _edge(width: int, label: object, forward: bool, style: str) -> Text:
     tag = "" if pending else _tag(label, body - 2)
     left = (body - len(tag)) // 2 if forward else max(1, (body - len(tag)) // 2)
     right = body - len(tag) - left
-    edge_style = "dim" if pending else style
+    edge_style = "dim" if pending else colour
     if not forward:
         text.append("◀", edge_style)
     text.append(line * left, edge_style)
-    text.append(tag, _label_style(label, style) + " bold" if tag else edge_style)
+    text.append(tag, _label_style(label, colour) + " bold" if tag else edge_style)
     text.append(line * right, edge_style)
     if forward:
         text.append("▶", edge_style)
@@ -133,7 +140,28 @@ def _side(wires: list, more: int, rows: int, spacing: int) -> list:
     return slots
 
 
-def draw(c: Circuit, width: int, height: int) -> list[Text]:
+@dataclass
+class Layout:
+    """Where draw() puts things: the box's rows, and for each row the wire (or "+N more")
+    drawn left and right of the box."""
+
+    circuit: Circuit
+    rows: int
+    box_w: int
+    left_name: int
+    right_name: int
+    left_w: int
+    right_w: int
+    left: list
+    right: list
+
+    @property
+    def lead(self) -> int:
+        """Columns before the box."""
+        return self.left_name + 1 + self.left_w if self.circuit.inputs else 0
+
+
+def layout(c: Circuit, width: int, height: int) -> Layout:
     """Lay the circuit out in at most `width` x `height` cells."""
     if width < 70:                    # narrow: the short box leaves room for the wires
         c = replace(c, lines=c.compact)
@@ -157,18 +185,23 @@ def draw(c: Circuit, width: int, height: int) -> list[Text]:
         left_w = 0
     if not c.consumers:
         right_w = 0
+    return Layout(c, rows, box_w, left_name, right_name, left_w, right_w,
+                  _side(c.inputs, c.more_inputs, rows, spacing),
+                  _side(c.consumers, c.more_consumers, rows, spacing))
 
-    left = _side(c.inputs, c.more_inputs, rows, spacing)
-    right = _side(c.consumers, c.more_consumers, rows, spacing)
-    lead = (left_name + 1 + left_w) if c.inputs else 0
-    top = Text(" " * lead, no_wrap=True, overflow="crop")
+
+def draw(c: Circuit, width: int, height: int) -> list[Text]:
+    """The circuit in at most `width` x `height` cells, one Text a line."""
+    at = layout(c, width, height)
+    c, box_w = at.circuit, at.box_w
+    top = Text(" " * at.lead, no_wrap=True, overflow="crop")
     title = f" {c.title} "[: box_w - 4]
     top.append("╭─" + title + "─" * (box_w - 3 - len(title)) + "╮", "bold")
     out = [top]
-    for r in range(rows):
+    for r in range(at.rows):
         line = Text(no_wrap=True, overflow="crop")
         if c.inputs:
-            _side_cell(line, left[r], left_name, left_w, before=True)
+            _side_cell(line, at.left[r], at.left_name, at.left_w, before=True)
         line.append("│", "bold")
         content, style = c.lines[r] if r < len(c.lines) else ("", "")
         body = box_w - 2
@@ -176,12 +209,24 @@ def draw(c: Circuit, width: int, height: int) -> list[Text]:
         line.append(content[:body].ljust(body) if len(content) <= body else content[: body - 1] + "…", style)
         line.append("│", "bold")
         if c.consumers:
-            _side_cell(line, right[r], right_name, right_w, before=False)
+            _side_cell(line, at.right[r], at.right_name, at.right_w, before=False)
         out.append(line)
-    bottom = Text(" " * lead, no_wrap=True, overflow="crop")
+    bottom = Text(" " * at.lead, no_wrap=True, overflow="crop")
     bottom.append("╰" + "─" * (box_w - 2) + "╯", "bold")
     out.append(bottom)
     return out[:height]
+
+
+def wire_at(c: Circuit, width: int, height: int, x: int, y: int) -> str | None:
+    """The name of the neighbour drawn at cell (x, y) (its name or either of its edges)."""
+    at = layout(c, width, height)
+    r = y - 1
+    if not 0 <= r < at.rows:
+        return None
+    slot = at.left[r] if x < at.lead else at.right[r] if x >= at.lead + at.box_w else None
+    if slot is None or slot[0] == "more":
+        return None
+    return slot[0].name if slot[0].name != "(output)" else None
 
 
 def _side_cell(line: Text, slot, name_w: int, wire_w: int, before: bool) -> None:
@@ -195,7 +240,7 @@ def _side_cell(line: Text, slot, name_w: int, wire_w: int, before: bool) -> None
         return
     wire, forward = slot
     label = wire.value if forward else wire.grad
-    edge = _edge(wire_w, label, forward, FORWARD_STYLE if forward else BACKWARD_STYLE)
+    edge = _edge(wire_w, label, forward, style("forward") if forward else style("backward"))
     name = _short(wire.name, name_w) if forward else ""
     if before:
         line.append(name.rjust(name_w) + " ", "bold" if forward else "")
@@ -210,18 +255,28 @@ def _short(name: str, width: int) -> str:
 
 
 class Neighbourhood(Widget):
-    """Shows `circuit()` of one node; redrawn when shown a node and when resized."""
+    """Shows `circuit()` of one node; redrawn when shown a node and when resized. A click on
+    a neighbour tells the app to show that node (NodeSelected)."""
 
     DEFAULT_CSS = "Neighbourhood { height: 12; }"
 
     def __init__(self, session, **kwargs) -> None:
         super().__init__(**kwargs)
         self.session = session
+        self.training = None           # a tui.training.Training when the program trains
         self._circuit: Circuit | None = None
 
     def show(self, i: int) -> None:
-        self._circuit = circuit(self.session, i)
+        self._circuit = circuit(self.session, i, training=self.training)
         self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if self._circuit is None or offset is None:
+            return
+        name = wire_at(self._circuit, self.size.width, self.size.height, offset.x, offset.y)
+        if name is not None:
+            self.post_message(NodeSelected(self.session.graph.index(name)))
 
     def render(self) -> Text:
         if self._circuit is None:

@@ -15,11 +15,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...render import is_finite, short_value
+from ..colours import style
 from ..messages import NodeSelected
 from ..status import FLAGS, STATUSES, node_flags, node_status
 
 FLAG_WIDTH = 2
 MARK_WIDTH = FLAG_WIDTH + 2      # flags, status, a space
+CELL_WIDTH, CELL_WIDTH_TENSORS = 14, 40    # the widest value and gradient columns
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -37,13 +39,13 @@ class NodeList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"node-list--header", "node-list--current", "node-list--cursor",
                          "node-list--op", "node-list--grad", "node-list--partial"}
     DEFAULT_CSS = """
-    NodeList > .node-list--header { text-style: bold; color: $text-muted; }
+    NodeList > .node-list--header { text-style: bold; color: $foreground-muted; }
     NodeList > .node-list--current { background: $accent 40%; text-style: bold; }
     NodeList > .node-list--cursor { background: $primary 30%; }
     NodeList:focus > .node-list--cursor { background: $primary 55%; }
-    NodeList > .node-list--op { color: $text-muted; }
-    NodeList > .node-list--grad { color: $warning; }
-    NodeList > .node-list--partial { color: $warning 60%; }
+    NodeList > .node-list--op { color: $foreground-muted; }
+    NodeList > .node-list--grad { color: $text-warning; }
+    NodeList > .node-list--partial { color: $text-warning; text-style: dim; }
     """
     BINDINGS = [
         Binding("up", "move(-1)", "up", show=False),
@@ -66,6 +68,7 @@ class NodeList(ScrollView, can_focus=True):
         self._op_width = min(10, max((len(graph.op_label(node)) for node in graph.nodes), default=2))
         shapes = [str(node.shape) for node in graph.nodes if node.shape != ()]
         self._shape_width = min(12, max((len(s) for s in shapes), default=0))
+        self._cell_width = CELL_WIDTH_TENSORS if shapes else CELL_WIDTH     # room for a tensor in full
         self._columns_cache: tuple | None = None
         self.virtual_size = Size(0, session.n + 1)
 
@@ -83,7 +86,7 @@ class NodeList(ScrollView, can_focus=True):
         rest -= (op + 1 if op else 0) + (shape + 1 if shape else 0)
         name = min(self._name_width, max(8, rest - 2 * 12 - 2))
         cell = max(4, (rest - name - 2) // 2)
-        cell = min(cell, 14)
+        cell = min(cell, self._cell_width)
         cols = (name, op, shape, cell, cell)
         self._columns_cache = (width, cols)
         return cols
@@ -107,8 +110,8 @@ class NodeList(ScrollView, can_focus=True):
         if shape:
             text += " " + _fit("shape", shape)
         text += " " + _fit("value", value, True) + " " + _fit("grad", grad, True)
-        style = base + self.get_component_rich_style("node-list--header", partial=True)
-        return Strip([Segment(_fit(text, width), style)], width)
+        header = base + self.get_component_rich_style("node-list--header", partial=True)
+        return Strip([Segment(_fit(text, width), header)], width)
 
     def _row(self, i: int, width: int, base: Style) -> Strip:
         session = self.session
@@ -120,10 +123,10 @@ class NodeList(ScrollView, can_focus=True):
         elif i == self.cursor:
             base = base + self.get_component_rich_style("node-list--cursor")
         flags = [FLAGS[f] for f in node_flags(session, i, self.breakpoints, self.extra_flags)]
-        segments = [Segment(m.glyph, base + Style.parse(m.style)) for m in flags[:FLAG_WIDTH]]
+        segments = [Segment(m.glyph, base + Style.parse(style(m.style))) for m in flags[:FLAG_WIDTH]]
         segments.append(Segment(" " * (FLAG_WIDTH - min(len(flags), FLAG_WIDTH)), base))
         mark = STATUSES[status]
-        segments.append(Segment(mark.glyph, base + Style.parse(mark.style)))
+        segments.append(Segment(mark.glyph, base + Style.parse(style(mark.style))))
         segments.append(Segment(" " + _fit(node.name, name_w), base))
         if op_w:
             segments.append(Segment(" " + _fit(session.graph.op_label(node), op_w),
@@ -194,15 +197,15 @@ class NodeList(ScrollView, can_focus=True):
         self.scroll_to_node(self.cursor)
 
 
-def _cell(text: str, width: int, base: Style, style: Style) -> list:
-    """A right-aligned cell after a space; only the text itself takes `style` (a red nan
+def _cell(text: str, width: int, base: Style, colour: Style) -> list:
+    """A right-aligned cell after a space; only the text itself takes `colour` (a red nan
     does not paint the padding)."""
     text = _fit(text, width, True)
     pad = len(text) - len(text.lstrip(" "))
-    return [Segment(" " * (pad + 1), base), Segment(text[pad:], base + style)]
+    return [Segment(" " * (pad + 1), base), Segment(text[pad:], base + colour)]
 
 
-def _number_style(x, style) -> Style:
+def _number_style(x, colour) -> Style:
     if x is not None and not is_finite(x):
-        return Style.parse("bold white on red")
-    return style if isinstance(style, Style) else Style.parse(style) if style else Style()
+        return Style.parse(style("bad"))
+    return colour if isinstance(colour, Style) else Style.parse(colour) if colour else Style()
