@@ -280,3 +280,78 @@ def test_the_python_api_takes_the_limit_as_the_cli_does():
         with pytest.raises(BpError, match=r"would have shape \(6,\)"):
             bpdebug.load("x = ones(6)\nf = sum(x)")
     assert bpdebug.load("x = ones(6)\nf = sum(x)").run().reason == "end"
+
+
+# ---- damaged ONNX models (found by tests/test_fuzz.py's model fuzzer) -------------------------------
+
+def _damaged(tmp_path, name: str, damage) -> Path:
+    """examples/models/NAME with `damage(model)` done to it, saved; a damage may also return the
+    serialized bytes to write instead."""
+    import onnx
+    model = onnx.load(str(EXAMPLES / "models" / name))
+    raw = damage(model)
+    path = tmp_path / "damaged.onnx"
+    path.write_bytes(raw if isinstance(raw, bytes) else model.SerializeToString())
+    return path
+
+
+def _set_attributes(node_index: int, **attrs):
+    def damage(model):
+        from onnx import helper
+        node = model.graph.node[node_index]
+        kept = [a for a in node.attribute if a.name not in attrs]
+        del node.attribute[:]
+        node.attribute.extend(kept + [helper.make_attribute(k, v) for k, v in attrs.items()])
+    return damage
+
+
+def _no_output(model):
+    del model.graph.node[1].output[:]
+
+
+def _name_not_utf8(model):
+    model.graph.node[0].name = "XXXXXXXXX"
+    return model.SerializeToString().replace(b"XXXXXXXXX", b"\xff\xfe\xfdXXXXXX")
+
+
+def _unknown_data_type(model):
+    model.graph.initializer[0].data_type = 40
+
+
+@pytest.mark.parametrize("name, damage, words", [
+    ("mlp.onnx", _set_attributes(0, alpha=[1, 2]),
+     "ONNX node '/fc1/Gemm' (Gemm): attribute 'alpha' holds INTS, where Gemm takes FLOAT"),
+    ("mlp.onnx", _set_attributes(2, transB="yes"), "attribute 'transB' holds STRING, where Gemm takes INT"),
+    ("cnn.onnx", _set_attributes(2, strides=[0, 1]), "ONNX node '/pool/MaxPool' (MaxPool): each of strides must "
+                                                     "be a whole number from 1 to 2147483647, got 0"),
+    ("cnn.onnx", _set_attributes(2, kernel_shape=[2, 2**40]), "each of kernel_shape must be a whole number from 1 to"),
+    ("cnn.onnx", _set_attributes(2, kernel_shape=[2]), "kernel_shape takes 2 numbers here (2-D images); got [2]"),
+    ("cnn.onnx", _set_attributes(0, pads=[1, 1]), "pads takes 4 numbers here (2-D images); got [1, 1]"),
+    ("cnn.onnx", _set_attributes(0, pads=[1, 1, -1, 1]), "each of pads must be a whole number from 0 to"),
+    ("mlp.onnx", _no_output, "node '/relu/Relu' (Relu) has no output: the model is damaged"),
+    ("mlp.onnx", _name_not_utf8, "is damaged: it holds a name that is not UTF-8 text"),
+    ("mlp.onnx", _unknown_data_type, "is damaged: initializer 'fc1.weight' has data type 40, which ONNX does not define"),
+])
+def test_a_damaged_onnx_model_is_a_message_and_exit_2(cli, tmp_path, name, damage, words):
+    code, _, err = cli("run", _damaged(tmp_path, name, damage))
+    assert code == 2 and words in err and "Traceback" not in err and "internal error" not in err, err
+
+
+def test_a_signalling_nan_among_a_models_weights_loads_without_a_warning(tmp_path):
+    """A flipped bit can make a float32 weight a signalling nan, which numpy warns about when it
+    casts it to float64; the weight stays a nan, found as any other nan is."""
+    import struct
+    import warnings
+
+    from bpdebug.imports.onnx_model import load_model
+
+    def damage(model):
+        w = model.graph.initializer[0]
+        values = np.frombuffer(w.raw_data, dtype=np.float32).copy()
+        values.view(np.uint32)[0] = struct.unpack("<I", b"\x01\x00\x80\x7f")[0]   # 0x7f800001
+        w.raw_data = values.tobytes()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = load_model(str(_damaged(tmp_path, "mlp.onnx", damage)))
+    assert np.isnan(s.graph.node("fc1.weight").value).sum() == 1
