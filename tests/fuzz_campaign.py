@@ -1,5 +1,5 @@
 """A longer fuzz campaign than the suite runs: the generators of tests/test_fuzz.py (damaged
-examples, command lines of the debugger, command lines of `bpdebug`) with fresh seeds, for as
+examples and ONNX models, command lines of the debugger, command lines of `bpdebug`) with fresh seeds, for as
 long as you like, in turns. Prints how many inputs each fuzzer tried and every distinct failure
 with an input that shows it.
 
@@ -25,6 +25,8 @@ import test_fuzz  # noqa: E402  (the generators and checks the suite uses)
 
 FUZZERS = {
     "programs": (test_fuzz.damaged_example(), lambda example: test_fuzz.run_damaged(*example)),
+    "models": (test_fuzz.damaged_model(),
+               test_fuzz.test_damaged_onnx_models_load_run_check_and_train_or_give_a_bperror.hypothesis.inner_test),
     "commands": (test_fuzz.st.tuples(test_fuzz.st.sampled_from(test_fuzz.SESSIONS),
                                      test_fuzz.st.lists(test_fuzz.command_line(), min_size=1, max_size=12)),
                  lambda pair: test_fuzz.test_random_command_lines_give_results_never_exceptions.hypothesis.inner_test(*pair)),

@@ -1,6 +1,7 @@
 """Fuzzing what users feed in (issue 13): every example program damaged (bytes flipped, cut short,
-lines duplicated and swapped, numbers made huge, negative or not finite, NUL, CRLF, unicode)
-gives a Session that runs, checks and trains, or a BpError; random command lines give a Result;
+lines duplicated and swapped, numbers made huge, negative or not finite, NUL, CRLF, unicode,
+statements of the whole language added, ops written in Python among them) and every example
+ONNX model damaged gives a Session that runs, checks and trains, or a BpError; random command lines give a Result;
 random command lines of `bpdebug` exit 0, 1 or 2, never 3. Numpy's warnings are errors here:
 none may reach a user's terminal.
 
@@ -35,15 +36,16 @@ from bpdebug.graph.arguments import elements_limited
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROGRAMS = sorted(p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.rglob("*.bp"))
+MODELS = sorted(p.name for p in (EXAMPLES / "models").glob("*.onnx"))
 SMALL = 10**5                 # elements a tensor may hold in these tests: fuzzing tests code, not memory
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @contextlib.contextmanager
-def strict():
+def strict(limit: int = SMALL):
     """Warnings are errors, and tensors are small."""
-    with warnings.catch_warnings(), elements_limited(SMALL):
+    with warnings.catch_warnings(), elements_limited(limit):
         warnings.simplefilter("error")
         yield
 
@@ -92,6 +94,13 @@ STATEMENTS = [   # lines a damaged program may gain, over names it defines and o
     b"param {new} = [{n}, {n}]", b"train lr={n}, steps={n}, batch={n}, val={n}",
     b"train optimizer=adam, momentum={n}, eval_every={n}", b'data {new} = csv("xor.csv", cols=[{n}, {n}])',
     b"def {new}(a) = a * {n}\ngrad {new} wrt a = dout * {n}",
+    # issue 9's language: indexing and slicing, comparisons, **, rebinding, methods, np./math.
+    b"{new} = {name}[{n}]", b"{new} = {name}[{n}:{n}:{n}]", b"{new} = {name}[:, {n}]", b"{new} = {name}[{n}, {n}, {n}]",
+    b"{new} = ({name} > {n}) * {name}", b"{new} = {name} ** {n}", b"{name} += {n}", b"{name} = {name} * {n}",
+    b"{new} = {name}#1 + {n}", b"{new} = {name}.sum(axis={n})", b"{new} = {name}.reshape({n}, -1)",
+    b"{new} = np.mean({name}, axis={n})", b"{new} = math.exp({n})", b"{new} = {name}.T @ {name}",
+    # ops written in Python (examples/python_ops/layers_fixed.py), with a keyword argument
+    b"{new} = batchnorm({name}, {name}, {name}, eps={n})", b"{new} = affine({name}, {name}, {name})",
 ]
 DEFINED = re.compile(rb"^\s*(?:data |param |loss |layer )?([A-Za-z_][\w.]*)\s*=", re.M)
 
@@ -153,14 +162,26 @@ def damaged_example(draw) -> tuple[str, bytes]:
     return name, text
 
 
+@lru_cache(maxsize=1)
+def python_ops() -> list:
+    """The ops of examples/python_ops/layers_fixed.py, which every fuzzed program may call (as
+    with --ops): net.bp needs them, and statements drawn for other programs call them too."""
+    from bpdebug.imports.ops_files import load_ops_files
+    return load_ops_files([str(EXAMPLES / "python_ops" / "layers_fixed.py")])
+
+
 def load_run_check_train(path: Path) -> None:
     """What a user does with a program: load it, run both passes, check every node and take two
     training steps; only BpError may come out."""
     try:
-        s = bpdebug.load_file(path)
+        s = bpdebug.load_file(path, ops=python_ops())
     except BpError as err:
         assert str(err)                      # the message renders
         return
+    run_check_train(s)
+
+
+def run_check_train(s) -> None:
     assert s.run().reason == "end"
     if sum(int(np.prod(n.shape)) for n in s.graph.nodes) <= 20_000:   # digits_mlp's check takes 1 s
         report = check_session(s, Tolerances(1e-6, 1e-5, 1e-8))
@@ -192,9 +213,60 @@ def test_damaged_examples_load_run_check_and_train_or_give_a_bperror(example):
 
 
 def test_every_example_is_fuzzed_and_runs_undamaged():
-    assert len(PROGRAMS) >= 20 and "xor.bp" in PROGRAMS and "mistakes/factor.bp" in PROGRAMS
+    assert len(PROGRAMS) >= 20 and "xor.bp" in PROGRAMS and "python_ops/net.bp" in PROGRAMS
+    assert len(MODELS) >= 2 and "mlp.onnx" in MODELS
     for name in PROGRAMS:
-        run_damaged(name, (EXAMPLES / name).read_bytes())
+        path = workdir() / "examples" / name
+        with strict(10**6):       # each loads (digits_mlp's data is past SMALL): fuzzing starts from working input
+            run_check_train(bpdebug.load_file(path, ops=python_ops()))
+    for name in MODELS:
+        with strict():
+            run_check_train(load_model(str(EXAMPLES / "models" / name)))
+
+
+# ---- damaged ONNX models ----------------------------------------------------------------------------
+
+
+@st.composite
+def damaged_model(draw) -> tuple[str, bytes]:
+    """An example model with bytes flipped, cut or inserted (protobuf decodes much of that into
+    another model: odd dims, attributes, op types), or a number in it made odd."""
+    name = draw(st.sampled_from(MODELS))
+    text = (EXAMPLES / "models" / name).read_bytes()
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "flip", "cut", "insert", "delete"]))
+        at = draw(st.integers(0, len(text) - 1))
+        if kind == "flip":
+            text = text[:at] + bytes([text[at] ^ draw(st.integers(1, 255))]) + text[at + 1:]
+        elif kind == "cut":
+            text = text[:at]
+        elif kind == "insert":
+            text = text[:at] + draw(st.binary(min_size=1, max_size=8)) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 16)):]
+        if not text:
+            break
+    return name, text
+
+
+def load_model(path: str):
+    from bpdebug.imports.onnx_model import load_model as load
+    return load(path)
+
+
+@settings(FUZZ, max_examples=100)
+@given(damaged_model())
+def test_damaged_onnx_models_load_run_check_and_train_or_give_a_bperror(example):
+    name, raw = example
+    path = workdir() / f"fuzzed_{name}"
+    path.write_bytes(raw)
+    with strict():
+        try:
+            s = load_model(str(path))
+        except BpError as err:
+            assert str(err)
+            return
+        run_check_train(s)
 
 
 # ---- the command language ----------------------------------------------------------------------------
@@ -263,6 +335,9 @@ VALUES = ["1", "2", "0", "-1", "0.5", "1e-3", "inf", "-inf", "nan", "1e309", "10
           "train 2", "print x", "-", "\udcff"]
 FILES = ["examples/chain_rule.bp", "examples/xor.bp", "examples/mazur.bp", "examples/linreg.bp",
          "examples/cnn_8x8.bp", "examples/mistakes/transpose.bp", "chain_rule.bpt", "xor.bpt",
+         "examples/python_ops/net.bp", "examples/python_ops/layers.py", "examples/models/mlp.onnx",
+         "examples/models/mlp_inputs.npz", "examples/models/mlp_labels.npy",
+         "mse:examples/models/mlp_labels.npy", "softmax_cross_entropy:examples/models/mlp_labels.npy",
          "missing.bp", "examples", "/dev/null", "examples/xor.csv", "examples/data/README.md"]
 OUTPUTS = ["out.npz", "out.bpt", "out.svg", "out.dot", "out", "/dev/full", "examples", "nodir/out.bpt",
            "\udcff.svg"]            # outputs naming inputs: test_robust.py
