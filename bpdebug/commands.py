@@ -163,9 +163,10 @@ def command_continue(session: Session, arg: str) -> Result:
 
 
 def command_back(session: Session, arg: str) -> Result:
+    count = count_arg(arg)           # `back ³` is a mistake at the start too
     if session.t == 0:
         return Result("at the start: nothing to take back")
-    session.back(count_arg(arg))
+    session.back(count)
     return after_move(session)
 
 

@@ -112,6 +112,8 @@ def test_every_command_reads_its_numbers_with_one_rule(s, command, what, arg):
     run(s, "break q", "watch x", "step 3")
     assert error(s, f"{command} {arg}") == f"{what} must be a whole number from 1 to 1000000000, got {arg}"
     assert len(s.breakpoints) == 1 and len(s.watches) == 1 and s.t == 3
+    s.restart()                                          # at the start, where `back` has nothing to take back
+    assert error(s, f"{command} {arg}") == f"{what} must be a whole number from 1 to 1000000000, got {arg}"
 
 
 def test_a_count_may_be_written_as_a_whole_float(s):
