@@ -404,8 +404,9 @@ class BpDebugApp(TrainingKeys, App):
 
     def action_toggle_breakpoint(self) -> None:
         s = self.session
-        graph = self.query_one(GraphView)
-        i = graph.selected_box.node if self.screen.has_class("-graph") else self.nodes.cursor
+        box = self.query_one(GraphView).selected_box if self.screen.has_class("-graph") else None
+        # the graph's selected box; the list's row when the graph is not drawn yet (`g b` in one burst)
+        i = box.node if box is not None else self.nodes.cursor
         name = s.graph.nodes[i].name
         on_node = [b for b in s.breakpoints if b.node == i]
         if on_node:
