@@ -5,6 +5,10 @@ with an input that shows it.
 
     python tests/fuzz_campaign.py --minutes 10
     python tests/fuzz_campaign.py --minutes 2 --only commands --seed 7
+    python tests/fuzz_campaign.py --minutes 0 --tui          # 10,000 random keys on each TUI example
+
+--tui first presses random keys on the TUI as tests/tui/test_random_keys.py does, --keys (10,000)
+on each of its examples with fresh seeds (some minutes: about 20 ms a key).
 
 Exit 0 when nothing failed, 1 otherwise.
 """
@@ -74,17 +78,45 @@ def fuzz(name: str, seconds: float, run_seed: int, failures: dict) -> int:
     return tried
 
 
+def fuzz_tui(keys: int, run_seed: int, failures: dict) -> None:
+    """Random keys on the TUI, `keys` on each example of the suite's test, from `run_seed`."""
+    import asyncio
+    import os
+    import tempfile
+
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="bpdebug-state-")   # not the user's history
+    os.chdir(tempfile.mkdtemp(prefix="bpdebug-tui-"))    # where a palette screenshot lands
+    from tui import test_random_keys as tui_keys
+
+    for k, name in enumerate(tui_keys.EXAMPLES_DRIVEN):
+        started = time.monotonic()
+        try:
+            done = asyncio.run(tui_keys.drive(name, run_seed + k, keys))
+        except Exception as err:  # noqa: BLE001 - every failure is a finding
+            failures[("tui", type(err).__name__, name, run_seed + k)] = (
+                (name, run_seed + k), "".join(traceback.format_exception(err))[-3000:])
+            print(f"  tui {name} seed {run_seed + k}: {type(err).__name__}", flush=True)
+            continue
+        print(f"  tui {name} seed {run_seed + k}: {done.keys:,} keys, {len(done.sizes)} sizes, "
+              f"{done.quits} quits in {time.monotonic() - started:.0f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=1.0, help="how long to fuzz in all (default 1)")
     parser.add_argument("--only", choices=sorted(FUZZERS), action="append", help="run only these fuzzers")
     parser.add_argument("--seed", type=int, default=None, help="the first seed (default: random)")
     parser.add_argument("--round", type=float, default=20.0, help="seconds each fuzzer runs before the next")
+    parser.add_argument("--tui", action="store_true", help="first press random keys on the TUI's examples")
+    parser.add_argument("--keys", type=int, default=10_000, help="keys on each TUI example (default 10,000)")
     args = parser.parse_args()
     names = args.only or sorted(FUZZERS)
     run_seed = random.randrange(2**32) if args.seed is None else args.seed
     counts = dict.fromkeys(names, 0)
     failures: dict = {}
+    if args.tui:
+        print(f"pressing {args.keys:,} random keys on each TUI example from seed {run_seed}", flush=True)
+        fuzz_tui(args.keys, run_seed, failures)
     end = time.monotonic() + 60 * args.minutes
     print(f"fuzzing {', '.join(names)} for {args.minutes:g} minutes from seed {run_seed}", flush=True)
     while time.monotonic() < end:
