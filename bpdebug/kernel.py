@@ -30,9 +30,28 @@ def unbroadcast(g, shape: tuple):
     return g if shape else float(g)
 
 
-def _summed_back(vjp, shapes):
+def _summed_back(vjp, shapes: list, out_shape: tuple):
+    """`vjp` with each contribution to an input the broadcast widened summed back to its shape.
+    The axes to sum are worked out here, once: a step then costs one sum an input."""
+    widened = []
+    for k, shape in enumerate(shapes):
+        if shape != out_shape:
+            lead = len(out_shape) - len(shape)
+            axes = tuple(range(lead)) + tuple(lead + a for a, size in enumerate(shape)
+                                              if size == 1 and out_shape[lead + a] != 1)
+            summed_shape = tuple(size for a, size in enumerate(out_shape) if a not in axes)
+            widened.append((k, shape, axes, summed_shape != shape))
+
     def summed(*args):
-        return tuple(None if c is None else unbroadcast(c, s) for c, s in zip(vjp(*args), shapes))
+        cs = list(vjp(*args))
+        for k, shape, axes, reshape in widened:
+            c = cs[k]
+            if type(c) is np.ndarray and c.shape == out_shape:
+                c = np.add.reduce(c, axis=axes)
+                cs[k] = c.reshape(shape) if reshape else c if shape else float(c)
+            elif c is not None:      # a contribution of another shape: the general rule
+                cs[k] = unbroadcast(c, shape)
+        return cs
     return summed
 
 
@@ -95,7 +114,7 @@ class Kernel:
         # (1, n, k) stack against a (b, k, m) one): contributions are summed back to shape.
         batched = n.op.name == "matmul" and max(map(len, shapes)) > 2
         if not scalar and (batched or n.op.elementwise and any(s != n.shape for s in shapes)):
-            v = _summed_back(v, shapes)
+            v = _summed_back(v, shapes, n.shape)
         self.fwd.append(f)
         self.vjp.append(v)
 

@@ -171,7 +171,9 @@ def test_layer_with_a_wrongly_shaped_weight_matrix():
 
 def test_cost_with_mismatched_shapes():
     err = error_of("a = [0.5, 0.5]\ny = [1, 0, 0]\nloss C = quadratic(a, y)")
-    assert "'a' (2,) and 'y' (3,)" in err.message and err.line == 3
+    # the cost's own message, before any of its nodes is built (not a broadcast error at a node the user never named)
+    assert "quadratic: prediction 'a' (2,) and target 'y' (3,) must have the same shape" in err.message
+    assert err.line == 3 and err.column == 10
 
 
 # ---- user ops ------------------------------------------------------------------------------------

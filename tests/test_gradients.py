@@ -169,8 +169,12 @@ def programs(draw, shapes=SHAPES, tensor_ops=True):
             # sometimes a stack of W: batched matmul (against a stack a may already be, from stack([...]))
             stack = draw(st.sampled_from([s for s in [(), (), (2,)] if fits(s, sa[:-2])]))
             if right:   # a @ W, W of shape (last axis of a, m)
+                try:
+                    lead = broadcast(stack, sa[:-2])
+                except ValueError:      # a's own stack of another size: W without one
+                    stack, lead = (), sa[:-2]
                 w = leaf(stack + (sa[-1], m))
-                expr, shape = f"{a} @ {w}", broadcast(stack, sa[:-2]) + sa[-2:-1] + (m,)
+                expr, shape = f"{a} @ {w}", lead + sa[-2:-1] + (m,)
             elif len(sa) == 1:   # W @ v
                 w = leaf((m, sa[0]))
                 expr, shape = f"{w} @ {a}", (m,)
@@ -391,6 +395,10 @@ FIXED = {
     "softmax axis 0": "Z = [[1, 2, 0.5], [-1, 0, 3]]\nT = [[0, 1, 0], [1, 0, 0]]\nloss L = sum(softmax(Z, axis=0) * T)",
     "softmax cross-entropy": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\n"
                              "loss L = softmax_cross_entropy(z, y)",
+    # rows of y that do not sum to 1, a vector, and an upstream gradient other than 1
+    "softmax cross-entropy, soft labels": "z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0.2, 0.9, 0], [0.5, 0.1, 0.3]]\n"
+                                          "v = [3, -1, 0.5]\nu = [0.1, 0.3, 0.6]\n"
+                                          "loss L = softmax_cross_entropy(z * 2, y) ^ 2 + 3 * softmax_cross_entropy(v, u)",
     "cross-entropy": "a0 = [[0.2, 0.9], [0.6, 0.3]]\ny = [[0, 1], [1, 0]]\nloss L = cross_entropy(a0, y)",
     "mean over axis then sum": "X = [[1, 2, 3], [4, 5, 6.5]]\nloss L = sum(mean(X * X, axis=0) * [1, -1, 2])",
     "pow both sides": "a = 1.7\nb = -0.6\nloss L = a ^ b + (a * b) ^ 2",

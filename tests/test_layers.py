@@ -1,6 +1,7 @@
 """Layer sugar issue 9 adds (conv layers; dense with b=NUMBER, b=NAME, bias=false,
 train=false) and the two examples built on it: Mazur's step-by-step network, number for number,
-and the small CNN on 8x8 images, which builds, runs, steps, checks and trains."""
+and the small CNN on 8x8 images, which builds, runs, steps, checks and trains; the digits CNN, which
+trains on the UCI digits in mini-batches."""
 from __future__ import annotations
 
 import math
@@ -14,6 +15,8 @@ from bpdebug import BpError
 from bpdebug.check import check_session
 from bpdebug.commands import execute
 from bpdebug.train import Trainer
+from bpdebug.train.program import program_training
+from bpdebug.train.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -119,6 +122,24 @@ def test_layer_mistakes_are_located_errors_with_hints(text, message):
     assert message in str(err) and err.line == text.count("\n") + 1 and err.hint, (str(err), err.hint)
 
 
+# ---- softmax cross-entropy: one node ------------------------------------------------------------
+
+def test_softmax_cross_entropy_is_one_backward_step_that_sends_softmax_minus_y():
+    z = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]])
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    s = bpdebug.load("z = [[1, 2, 0.5], [-1, 0, 3]]\ny = [[0, 1, 0], [1, 0, 0]]\nloss C = softmax_cross_entropy(z, y)")
+    assert [n.name for n in s.graph.nodes] == ["z", "y", "C"]
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    s.goto(s.n)
+    assert s.value("C") == pytest.approx(-np.sum(y * np.log(p)) / 2, rel=1e-12)
+    ev = s.step()                                      # the backward step of C
+    assert ev.node.name == "C"
+    dz, dy = ev.terms
+    assert dz.derivative.startswith("d(softmax_cross_entropy(z, y))/dz = (softmax(z) - y)/rows")
+    np.testing.assert_allclose(dz.contribution, (p - y) / 2, rtol=1e-12)
+    np.testing.assert_allclose(dy.contribution, -np.log(p) / 2, rtol=1e-12)
+
+
 # ---- the CNN example --------------------------------------------------------------------------
 
 def test_the_cnn_example_builds_runs_steps_and_checks():
@@ -144,3 +165,36 @@ def test_the_cnn_example_learns_its_twelve_images():
     s.goto(s.n)
     labels = np.argmax(s.value("Y"), axis=1)
     np.testing.assert_array_equal(s.value("predicted"), labels)
+
+
+# ---- the digits CNN: real data in mini-batches ------------------------------------------------
+
+def digits_cnn_trainer() -> Trainer:
+    s = bpdebug.load_file(EXAMPLES / "digits_cnn.bp")
+    return Trainer.from_settings(s, Settings().updated(program_training(s.graph).given), all_gradients=True)
+
+
+def test_the_digits_cnn_steps_one_training_step_on_a_batch_of_real_images():
+    t = digits_cnn_trainer()
+    g = t.session.graph                    # rebuilt for a batch: reshape's -1 is the batch's 64 rows
+    assert g.node("images").shape == (64, 1, 8, 8) and g.node("c").shape == (64, 8, 8, 8)
+    assert g.node("p").shape == (64, 8, 4, 4) and g.node("f").shape == (64, 128) and g.node("out").shape == (64, 10)
+    assert t.optimizer.name == "sgd" and t.evaluator is not None
+    events = [t.advance() for _ in range(t.session.total + len(t.params))]  # every step, one at a time
+    np.testing.assert_array_equal(t.session.value("images").reshape(64, 64), t.session.value("pixels") / 16)
+    assert [u.param for u in events[t.session.total:]] == ["c.W", "c.b", "out.W", "out.b"]
+    assert t.steps_done == 1 and math.isfinite(t.losses[0])
+    (c,) = [e for e in events[t.session.n:t.session.total] if e.node.name == "C"]   # its backward step
+    assert "(softmax(out.z) - Y)/rows" in c.terms[0].derivative
+    z, y = t.session.value("out.z"), t.session.value("Y")
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(c.terms[0].contribution, (p / p.sum(axis=1, keepdims=True) - y) / 64, rtol=1e-10)
+
+
+def test_the_digits_cnn_learns_digits_it_never_trained_on():
+    t = digits_cnn_trainer()
+    t.run(44)                                                               # two epochs of 22 batches
+    first, last = t.evaluations[0], t.evaluations[-1]
+    assert last.step == 44 and len(t.evaluator.rows) == 359
+    assert last.metric > 0.8                                                # chance: one digit in ten
+    assert last.loss < first.loss < t.losses[0]

@@ -99,7 +99,9 @@ def test_a_seed_example_replays_exactly_what_the_live_run_did(tmp_path, name):
     text = (EXAMPLES / name).read_text()
     for csv in EXAMPLES.glob("*.csv"):
         shutil.copy(csv, tmp_path)
-    shutil.copytree(EXAMPLES / "data", tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    for csv in (EXAMPLES / "data").glob("*.csv"):   # the first 100 rows of the digits are enough here
+        (tmp_path / "data" / csv.name).write_text("".join(csv.read_text().splitlines(keepends=True)[:101]))
     live, replay = recorded(tmp_path, text, name=str(tmp_path / name))
     assert isinstance(replay, ReplaySession) and replay.recorded == live.total
     every_step(live, replay)

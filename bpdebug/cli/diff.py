@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from . import OK, PROBLEM, add_size_limit, number_option
+from . import OK, PROBLEM, number_option
 from ..numbers import real
+from .replay import add_rebuilding
 
 NAME = "diff"
 HELP = ("compare two traces step by step, nodes aligned by name: exit 0 when they agree, 1 at the "
@@ -21,7 +22,7 @@ def configure(p) -> None:
                    help="relative tolerance (default 1e-9)")
     p.add_argument("--atol", type=number_option(real, 0), default=1e-12, metavar="A",
                    help="absolute tolerance (default 1e-12); values agree when |a - b| <= atol + rtol*|b|")
-    add_size_limit(p)
+    add_rebuilding(p)      # both traces recorded from the same Python ops or ONNX model; --max-elements
 
 
 def main(args) -> int:
@@ -30,7 +31,8 @@ def main(args) -> int:
     from ..trace.diff import compare
     from .replay import open_replay
 
-    result = compare(open_replay(args.a), open_replay(args.b), args.rtol, args.atol)
+    result = compare(open_replay(args.a, args.ops, args.model), open_replay(args.b, args.ops, args.model),
+                     args.rtol, args.atol)
     first = result.first
     if args.json:
         where = None

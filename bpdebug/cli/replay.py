@@ -19,6 +19,11 @@ def configure(p) -> None:
                        help="print the state at the end of the recording, as `run --json` does")
     shown.add_argument("--print", dest="transcript", action="store_true",
                        help="print every step, as stepping through it in `script` would")
+    add_rebuilding(p)
+
+
+def add_rebuilding(p) -> None:
+    """--ops and --model: what a trace of a program calling Python ops, or of a model, needs."""
     p.add_argument("--ops", action="append", default=[], metavar="FILE.py",
                    help="the ops written in Python a recorded program calls (a trace never runs Python by itself)")
     p.add_argument("--model", metavar="FILE.onnx", help="the ONNX model the trace was recorded from")

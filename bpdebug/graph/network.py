@@ -1,5 +1,6 @@
 """Network sugar: `layer NAME = dense(...)` or `conv(...)`, and the costs (`quadratic`, `cross_entropy`,
-`softmax_cross_entropy`), expanded into ordinary named nodes by the builder."""
+`softmax_cross_entropy`), expanded into ordinary named nodes by the builder (softmax cross-entropy
+is one node of its own op, whose backward step is the classic softmax(z) - y)."""
 from __future__ import annotations
 
 import math
@@ -167,16 +168,21 @@ def _bias(builder, st, kw, units: int, kind: str):
 def cost(builder, e: ast.Call, args: list[int], name: str) -> int:
     a, y = args
     pa, py = builder.nodes[a].shape, builder.nodes[y].shape
-    rows = pa[0] if len(pa) == 2 else 1
     s = e.span
+    if py != pa:
+        raise builder.error(f"{e.func}: prediction '{builder.nodes[a].name}' {pa} and target "
+                            f"'{builder.nodes[y].name}' {py} must have the same shape", s)
+    rows = pa[0] if len(pa) == 2 else 1
     if rows == 0:
         raise builder.error(f"{e.func}() of a batch of 0 rows has no value: a cost averages over its rows", s)
+    if e.func == "softmax_cross_entropy":   # one op: its backward step sends (softmax(z) - y) / rows
+        return builder.add(name, OPS["softmax_cross_entropy"], (a, y), span=s)
     if e.func == "quadratic":        # C = 0.5 * sum((a - y)^2) / rows
         diff = builder.add(builder.fresh(), OPS["sub"], (a, y), span=s)
         sq = builder.add(builder.fresh(), OPS["mul"], (diff, diff), span=s)
         total = builder.add(builder.fresh(), OPS["sum"], (sq,), span=s)
         scale = 0.5 / rows
-    elif e.func == "cross_entropy":  # C = -sum(y log a + (1-y) log(1-a)) / rows
+    else:                            # cross_entropy: C = -sum(y log a + (1-y) log(1-a)) / rows
         one = builder.add(builder.fresh(), OPS["const"], kind="const", value=1.0, span=s)
         la = builder.add(builder.fresh(), OPS["log"], (a,), span=s)
         na = builder.add(builder.fresh(), OPS["sub"], (one, a), span=s)
@@ -187,13 +193,5 @@ def cost(builder, e: ast.Call, args: list[int], name: str) -> int:
         total = builder.add(builder.fresh(), OPS["add"], (t1, t2), span=s)
         total = builder.add(builder.fresh(), OPS["sum"], (total,), span=s)
         scale = -1.0 / rows
-    else:                            # softmax_cross_entropy(z, y) = -sum(y log_softmax(z)) / rows
-        ls = builder.add(builder.fresh(), OPS["log_softmax"], (a,), span=s)
-        t = builder.add(builder.fresh(), OPS["mul"], (y, ls), span=s)
-        total = builder.add(builder.fresh(), OPS["sum"], (t,), span=s)
-        scale = -1.0 / rows
-    if py != pa:
-        raise builder.error(f"{e.func}: prediction '{builder.nodes[a].name}' {pa} and target "
-                            f"'{builder.nodes[y].name}' {py} must have the same shape", s)
     c = builder.add(builder.fresh(), OPS["const"], kind="const", value=scale, span=s)
     return builder.add(name, OPS["mul"], (c, total), span=s)

@@ -4,6 +4,7 @@ back to its input's shape."""
 from __future__ import annotations
 
 import math
+import operator     # the arithmetic as C functions: a node's forward step without a Python frame
 from functools import lru_cache
 
 import numpy as np
@@ -100,19 +101,19 @@ def _kept(seed: int, p: float, shape: tuple):
 
 
 OPS = [
-    Op("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "{0} + {1}", ("1", "1"),
+    Op("add", 2, operator.add, lambda g, out, a, b: (g, g), "{0} + {1}", ("1", "1"),
        elementwise=True),
-    Op("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "{0} - {1}", ("1", "-1"),
+    Op("sub", 2, operator.sub, lambda g, out, a, b: (g, -g), "{0} - {1}", ("1", "-1"),
        elementwise=True),
-    Op("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "{0}*{1}", ("{1}", "{0}"),
+    Op("mul", 2, operator.mul, lambda g, out, a, b: (g * b, g * a), "{0}*{1}", ("{1}", "{0}"),
        elementwise=True),
-    Op("div", 2, lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * out / b), "{0}/{1}",
+    Op("div", 2, operator.truediv, lambda g, out, a, b: (g / b, -g * out / b), "{0}/{1}",
        ("1/{1}", "-{0}/{1}^2"), fs=guard(lambda a, b: a / b, np.divide),
        vjps=guard(lambda g, out, a, b: (g / b, -g * out / b),
                    lambda g, out, a, b: (np.divide(g, b), -g * out / b)), elementwise=True),
     Op("pow", 2, np.power, _pow_vjp, "{0}^{1}", ("{1}*{0}^({1}-1)", "{0}^{1}*log({0})"),
        fs=guard(math.pow, np.power), vjps=_pow_vjps, elementwise=True),
-    Op("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "-{0}", ("-1",), elementwise=True),
+    Op("neg", 1, operator.neg, lambda g, out, a: (-g,), "-{0}", ("-1",), elementwise=True),
     unary("exp", np.exp, lambda x, out: out, "exp({0})", "exp({0})", fs=_exp, dfs=lambda x, out: out),
     unary("log", np.log, lambda x, out: 1.0 / x, "log({0})", "1/{0}", fs=_ln,
            dfs=lambda x, out: guard(lambda v: 1.0 / v, np.reciprocal)(x)),
@@ -131,10 +132,10 @@ OPS = [
            fs=math.tanh, dfs=lambda x, out: 1.0 - out * out),
     unary("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), "sigmoid({0})",
            "sigmoid({0})*(1 - sigmoid({0}))", fs=sigmoid_s, dfs=lambda x, out: out * (1.0 - out)),
-    unary("relu", lambda x: np.maximum(x, 0.0), lambda x, out: (x > 0).astype(float), "relu({0})",
+    unary("relu", lambda x: np.maximum(x, 0.0), None, "relu({0})",
            "1 if {0} > 0 else 0", fs=lambda x: x if x > 0 or x != x else 0.0,
-           dfs=lambda x, out: 1.0 if x > 0 else 0.0, kink=lambda x: x == 0,
-           kink_rule="relu'(0) = 0"),
+           dfs=lambda x, out: 1.0 if x > 0 else 0.0, vjp=lambda g, out, x: (g * (x > 0),),
+           kink=lambda x: x == 0, kink_rule="relu'(0) = 0"),
     unary("softplus", lambda x: np.logaddexp(0.0, x), lambda x, out: sigmoid(x), "softplus({0})",
            "sigmoid({0})", fs=lambda x: np_scalar(np.logaddexp, 0.0, x),
            dfs=lambda x, out: sigmoid_s(x)),

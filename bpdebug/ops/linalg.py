@@ -10,6 +10,8 @@ from .op import Op, axes_of, broadcast
 def _matmul_vjp(g, out, a, b, need=(True, True)):
     # 1-D operands follow numpy's matmul rules: promote, multiply, then drop the added axis.
     # `need` skips a side nobody wants: dL/dX of an input batch costs as much as X @ W.
+    if a.ndim == 2 and b.ndim == 2:      # the common case, without the general case's calls
+        return g @ b.T if need[0] else None, a.T @ g if need[1] else None
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g

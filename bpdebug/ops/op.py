@@ -62,10 +62,10 @@ def guard(fast, slow):
     return guarded
 
 
-def unary(name, f, dfdx, formula, local, fs=None, dfs=None, **kw):
+def unary(name, f, dfdx, formula, local, fs=None, dfs=None, vjp=None, **kw):
     """An elementwise one-input op, without attributes, from its forward and its derivative
-    dfdx(x, out)."""
-    return Op(name, 1, f, lambda g, out, x: (g * dfdx(x, out),), formula, (local,),
+    dfdx(x, out) (or its VJP, where one call of it is cheaper)."""
+    return Op(name, 1, f, vjp or (lambda g, out, x: (g * dfdx(x, out),)), formula, (local,),
               fs=fs, vjps=(lambda g, out, x: (g * dfs(x, out),)) if dfs else None,
               elementwise=True, **kw)
 

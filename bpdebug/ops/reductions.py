@@ -1,5 +1,6 @@
 """Reductions and normalizations along axes: sum, mean, max/min of one argument, logsumexp,
-argmax/argmin, softmax, log_softmax. `axis` is None (every axis), an axis or a list of them."""
+argmax/argmin, softmax, log_softmax; and softmax_cross_entropy, a cost reduced to one number.
+`axis` is None (every axis), an axis or a list of them."""
 from __future__ import annotations
 
 import numpy as np
@@ -70,6 +71,53 @@ def _log_softmax(x, axis):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+class _Cost(float):
+    """softmax_cross_entropy's value: a float that also carries what its backward step reads
+    (exp(z - max), its row sums and log_softmax(z)), as JAX's custom_vjp keeps residuals, so
+    that the step does not compute the softmax again. A plain float to everything else (a trace
+    replays plain floats: the step then computes them, the same way)."""
+
+    __slots__ = ("parts",)
+
+    def __new__(cls, value: float, parts: tuple):
+        cost = float.__new__(cls, value)
+        cost.parts = parts
+        return cost
+
+
+def _softmax_parts(z) -> tuple:
+    """exp(z - max) along the last axis, its sums, and log_softmax(z) = z - max - log(sums)."""
+    shifted = z - np.maximum.reduce(z, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
+    return e, total, shifted - np.log(total)
+
+
+def _softmax_cross_entropy(z, y):
+    """-sum(y * log_softmax(z)) / rows, log_softmax along the last axis, shifted by the max;
+    rows: the first axis of a batch (a matrix), else 1."""
+    parts = _softmax_parts(z)
+    return _Cost(-np.vdot(y, parts[2]) / (z.shape[0] if z.ndim == 2 else 1), parts)
+
+
+def _softmax_cross_entropy_vjp(g, out, z, y, need=(True, True)):
+    # d/dz: softmax(z) * (the row's sum of y) - y, which is softmax(z) - y for one-hot rows.
+    e, total, log_p = out.parts if isinstance(out, _Cost) else _softmax_parts(z)
+    scale = g / (z.shape[0] if z.ndim == 2 else 1)       # the rows a batch averages over
+    gz = (e * (np.add.reduce(y, axis=-1, keepdims=True) / total) - y) * scale if need[0] else None
+    gy = log_p * -scale if need[1] else None
+    return gz, gy
+
+
+def _cost_shape(z, y, **_):
+    if z != y:
+        raise ValueError(f"the scores {z} and the targets {y} must have the same shape")
+    if not z:
+        raise ValueError("softmax_cross_entropy needs a score per class: a vector, or a batch of rows")
+    _nonempty(z, -1, "softmax_cross_entropy")
+    return ()
+
+
 def _normalized_shape(shape, axis, **_):
     _nonempty(shape, axis, "softmax")
     return shape
@@ -114,4 +162,9 @@ OPS = [
     Op("log_softmax", 1, _log_softmax,
        lambda g, out, x, axis: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
        "log_softmax({0})", ("dout - softmax({0})*sum(dout)",), shape=_normalized_shape, attrs={"axis": -1}),
+    Op("softmax_cross_entropy", 2, _softmax_cross_entropy, _softmax_cross_entropy_vjp,
+       "softmax_cross_entropy({0}, {1})",
+       ("(softmax({0}) - {1})/rows for one-hot {1} (else (softmax({0})*rowsum({1}) - {1})/rows)",
+        "-log_softmax({0})/rows"),
+       shape=_cost_shape, partial_vjp=True),
 ]

@@ -40,11 +40,12 @@ class Divergence:
                 "origin": self.origin.as_dict() if self.origin is not None else None}
 
 
-def divergence(trainer) -> Divergence | None:
-    """At the end of a training step, whether it diverged."""
+def divergence(trainer, params_finite: bool = False) -> Divergence | None:
+    """At the end of a training step, whether it diverged. `params_finite`: every param is known
+    to be finite (the caller checked them in one go)."""
     step, name = trainer.steps_done, trainer.loss_name
     loss, first = trainer.losses[-1], trainer.losses[0]
-    bad = [u.param for u in trainer.updates if not _finite(u.new)]
+    bad = [] if params_finite else [u.param for u in trainer.updates if not all_finite(u.new)]
     if math.isfinite(loss) and not bad:
         if first > 0 and loss > GROWTH * first:
             return Divergence(step, f"{name} grew past {GROWTH:g} times its first value "
@@ -55,7 +56,7 @@ def divergence(trainer) -> Divergence | None:
     return Divergence(step, what, origin, "" if origin is not None else (bad[0] if bad else ""))
 
 
-def _finite(x) -> bool:
+def all_finite(x) -> bool:
     """report.finite, a sum first: once a step for every param, and a sum costs less than a
     mask (a sum that overflows is checked element by element)."""
     if isinstance(x, float):

@@ -26,7 +26,8 @@ from ..graph.data import row_count
 from ..engine import DONE, Session, Stop
 from ..kernel import Kernel, zero_gradient
 from ..lang import BpError
-from .divergence import Divergence, divergence, layer_norms, saturation_warnings
+from .divergence import Divergence, all_finite, divergence, layer_norms, saturation_warnings
+from .end_to_end import EndToEnd
 from .evaluate import Evaluation, Evaluator, split_rows
 from .optimizers import SGD, Optimizer
 from .program import program_training
@@ -61,6 +62,25 @@ class Update:
     def formula(self) -> str:
         last = self.explain()[-1]
         return f"{last.name} = {last.formula}"
+
+
+@dataclass(slots=True)
+class _Together:
+    """An update phase done at once (end_to_end): what its Updates hold, made when asked for."""
+
+    lr: float
+    olds: list
+    grads: list
+    before: object      # each param's state before (a list), or the vector to cut them from
+    news: list
+    after: object       # the state vector after
+
+    def updates(self, trainer: "Trainer") -> list[Update]:
+        cut, nodes = trainer._end_to_end.states, trainer.session.graph.nodes
+        befores = self.before if isinstance(self.before, list) else cut(self.before)
+        return [Update(nodes[i].name, i, k, self.olds[k], self.grads[k], self.lr, self.news[k], befores[k], after,
+                       trainer.optimizer, trainer.loss_name)
+                for k, (i, after) in enumerate(zip(trainer.params, cut(self.after)))]
 
 
 class Trainer:
@@ -118,6 +138,8 @@ class Trainer:
         self.eval_every = eval_every or (rows // self.batch if self.batch else 1)   # default: an epoch
         self._data_nodes = [session.graph.node(name) for name in data] if self.batch else []
         self._initial = {i: session.graph.nodes[i].value for i in self.params}
+        initial = list(self._initial.values())
+        self._end_to_end = EndToEnd(initial) if EndToEnd.fits(initial) else None
         if not all_gradients:
             _only_param_gradients(session)
         self.reset()
@@ -139,7 +161,9 @@ class Trainer:
         the losses, the batches drawn and the held-out scores start again."""
         for i, value in self._initial.items():
             self._set_param(i, value)
-        self.state: dict = {i: None for i in self.params}   # the optimizer's, per param
+        self._state: dict = {i: None for i in self.params}  # the optimizer's, per param (see state)
+        self._state_cut = True                               # _state is current (else cut it from ...
+        self._state_vector = False                           # ... end_to_end's vector, which is current)
         self.rng = np.random.default_rng(self.seed)
         self._order = np.empty(0, dtype=np.intp)            # rows left to draw in this epoch
         self.losses: list[float] = []                       # one per finished training step
@@ -147,7 +171,8 @@ class Trainer:
         self.evaluations: list[Evaluation] = []             # held-out scores, as measured
         self.diverged: Divergence | None = None
         self._first_norms: dict = {}                        # layer gradient norms at step 1
-        self.updates: list[Update] = []                     # applied in the current step
+        self._updates: list[Update] = []                    # applied in the current step (see updates)
+        self._together: _Together | None = None             # or every one at once, to be made into Updates
         self.begin_step()
 
     # ---- position -------------------------------------------------------------------------
@@ -163,7 +188,28 @@ class Trainer:
 
     @property
     def applied(self) -> int:
-        return len(self.updates)
+        return len(self.params) if self._together is not None else len(self._updates)
+
+    @property
+    def updates(self) -> list[Update]:
+        """The updates applied in this training step, in order (made when first asked for, after
+        an update phase done at once)."""
+        if self._together is not None:
+            self._updates, self._together = self._together.updates(self), None
+        return self._updates
+
+    @property
+    def state(self) -> dict:
+        """{param's node index: the optimizer's state for it} (cut from end_to_end's vector when
+        first asked for, after an update phase done at once)."""
+        if not self._state_cut:
+            self._state.update(zip(self.params, self._end_to_end.states(self._end_to_end.vectors[1])))
+            self._state_cut = True
+        return self._state
+
+    def _set_state(self, i: int, value) -> None:
+        self.state[i] = value
+        self._state_vector = False
 
     @property
     def phase(self) -> str:
@@ -219,18 +265,19 @@ class Trainer:
         """Start a training step: the next batch into the data leaves, the Session at step 0."""
         if self.batch:
             rows = self._next_rows()
+            consts = self.session.kernel.consts
             for node in self._data_nodes:
-                node.value = self.data[node.name][rows]
-                self.session.kernel.consts[node.index] = node.value
-        self.updates = []
+                node.value = consts[node.index] = self.data[node.name][rows]
+        self._updates, self._together = [], None
         self.session.restart()
 
     def _next_rows(self) -> np.ndarray:
         # Shuffled epochs: every row once before any row twice; a short remainder is skipped.
         if len(self._order) < self.batch:
             self._order = self.rng.permutation(self.rows)
-        rows, self._order = self._order[:self.batch], self._order[self.batch:]
-        return np.sort(rows)
+        rows, self._order = self._order[:self.batch].copy(), self._order[self.batch:]
+        rows.sort()
+        return rows
 
     def upcoming_update(self) -> Update | None:
         """What the next update would do, without doing it (None outside the update phase)."""
@@ -238,7 +285,7 @@ class Trainer:
             return self._next_update()
 
     def _next_update(self) -> Update | None:
-        s, k = self.session, len(self.updates)
+        s, k = self.session, self.applied
         if s.t < s.total or k == len(self.params):
             return None
         i = self.params[k]
@@ -259,18 +306,18 @@ class Trainer:
         if u is None:
             return None
         self._set_param(u.index, u.new)
-        self.state[u.index] = u.state_after
+        self._set_state(u.index, u.state_after)
         self.updates.append(u)
         if len(self.updates) == len(self.params):
             self._step_finished(u.lr)
         return u
 
-    def _step_finished(self, lr: float) -> None:
+    def _step_finished(self, lr: float, params_finite: bool = False) -> None:
         self.losses.append(self.loss())
         self.rates.append(lr)
         if self.steps_done == 1:
             self._first_norms = layer_norms(self.session)
-        self.diverged = divergence(self)
+        self.diverged = divergence(self, params_finite)
         if self.evaluator is not None and self.steps_done % self.eval_every == 0 and not self.diverged:
             self.evaluate()
 
@@ -332,10 +379,33 @@ class Trainer:
         return self.session.next()
 
     def finish_updates(self) -> None:
-        """Apply the updates left in this training step."""
+        """Apply the updates left in this training step: every one at once when none is applied
+        yet and the params are small (end_to_end: the same numbers and Updates), else one by one."""
         with np.errstate(all="ignore"):
+            if self._end_to_end is not None and self.phase == UPDATE and not self.applied \
+                    and self._apply_all():
+                return
             while self._apply(self._next_update()) is not None:
                 pass
+
+    def _apply_all(self) -> bool:
+        nodes, grads, params = self.session.graph.nodes, self.session.grads, self.params
+        olds = [nodes[i].value for i in params]
+        gs = [grads[i] if grads[i] is not None else zero_gradient(nodes[i].shape) for i in params]
+        vector = self._state_vector          # the state is end_to_end's vector, as it made it
+        before = self._end_to_end.vectors[1] if vector else [self.state[i] for i in params]
+        lr = self.schedule.rate(self.lr, self.steps_done + 1)
+        done = self._end_to_end.update(self.optimizer, olds, gs, lr, None if vector else before)
+        if done is None:
+            return False
+        news, after = done
+        consts = self.session.kernel.consts
+        for i, new in zip(params, news):
+            nodes[i].value = consts[i] = new           # _set_param, for every param
+        self._together = _Together(lr, olds, gs, before, news, after)
+        self._state_cut, self._state_vector = False, True
+        self._step_finished(lr, all_finite(self._end_to_end.vectors[0]))
+        return True
 
     def back(self, count: int = 1) -> int:
         """Take back up to `count` steps of this training step, updates first, then the passes
@@ -347,7 +417,7 @@ class Trainer:
                     self._step_unfinished()
                 u = self.updates.pop()
                 self._set_param(u.index, u.old)
-                self.state[u.index] = u.state_before
+                self._set_state(u.index, u.state_before)
             elif self.session.t:
                 self.session.back()
             else:
@@ -368,9 +438,12 @@ class Trainer:
             self.begin_step()
         s = self.session
         if s.t < s.total:
-            stop = s.run()
-            if stop.reason == "breakpoint":
-                return stop
+            if not s.breakpoints and s.recorder is None:
+                s.goto(s.total)                 # the passes, without a Stop nobody reads
+            else:
+                stop = s.run()
+                if stop.reason == "breakpoint":
+                    return stop
         self.finish_updates()
         return None
 

@@ -172,3 +172,17 @@ def test_inspector_says_why_a_comparison_and_an_index_have_no_gradient():
     assert "no gradient: a comparison" in _inspected(s, "m")
     assert "no gradient: an index" in _inspected(s, "a")
     assert "d(x[1:3])/dx = dout at x[1:3], 0 elsewhere" in _inspected(s, "y")
+
+
+def test_node_list_shows_shapes_and_ops_in_full_when_there_is_room():
+    from bpdebug.tui.widgets.node_list import NodeList
+
+    nodes = NodeList(load("x = zeros(64, 8, 8, 8)\ny = softmax_cross_entropy(reshape(x, [64, 512]), "
+                          "zeros(64, 512))\n"))
+    columns = lambda width: (nodes.__setattr__("_columns_cache", None), nodes._columns(width))[1]  # noqa: E731
+    name, op, shape, value, grad = columns(80)                     # narrow: cut, cells first
+    assert shape < len("(64, 8, 8, 8)") and op < len("softmax_cross_entropy")
+    name, op, shape, value, grad = columns(92)                     # the shape first
+    assert shape == len("(64, 8, 8, 8)") and value >= 24
+    name, op, shape, value, grad = columns(120)                    # then the op
+    assert op == len("softmax_cross_entropy") and value >= 24

@@ -22,6 +22,8 @@ from ..status import FLAGS, STATUSES, node_flags, node_status
 FLAG_WIDTH = 2
 MARK_WIDTH = FLAG_WIDTH + 2      # flags, status, a space
 CELL_WIDTH, CELL_WIDTH_TENSORS = 14, 40    # the widest value and gradient columns
+OP_WIDTHS, SHAPE_WIDTHS = (10, 22), (12, 20)  # op and shape columns: narrow screens, wide ones
+CELL_WIDTH_ROOMY = 24                      # value and gradient cells at least this wide to widen them
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
@@ -65,9 +67,9 @@ class NodeList(ScrollView, can_focus=True):
         self.training = None           # a tui.training.Training when the program trains
         graph = session.graph
         self._name_width = max([4] + [len(node.name) for node in graph.nodes])
-        self._op_width = min(10, max((len(graph.op_label(node)) for node in graph.nodes), default=2))
+        self._op_width = min(OP_WIDTHS[1], max((len(graph.op_label(node)) for node in graph.nodes), default=2))
         shapes = [str(node.shape) for node in graph.nodes if node.shape != ()]
-        self._shape_width = min(12, max((len(s) for s in shapes), default=0))
+        self._shape_width = min(SHAPE_WIDTHS[1], max((len(s) for s in shapes), default=0))
         self._cell_width = CELL_WIDTH_TENSORS if shapes else CELL_WIDTH     # room for a tensor in full
         self._columns_cache: tuple | None = None
         self.virtual_size = Size(0, session.n + 1)
@@ -77,7 +79,7 @@ class NodeList(ScrollView, can_focus=True):
         """(name, op, shape, value, grad) widths for a row `width` cells wide."""
         if self._columns_cache and self._columns_cache[0] == width:
             return self._columns_cache[1]
-        op, shape = self._op_width, self._shape_width
+        op, shape = min(self._op_width, OP_WIDTHS[0]), min(self._shape_width, SHAPE_WIDTHS[0])
         rest = width - MARK_WIDTH - 1          # and a margin on the right
         if rest - op - shape - 2 < 30:          # narrow: drop the shape, then the op column
             shape = 0
@@ -85,6 +87,11 @@ class NodeList(ScrollView, can_focus=True):
             op = 0
         rest -= (op + 1 if op else 0) + (shape + 1 if shape else 0)
         name = min(self._name_width, max(8, rest - 2 * 12 - 2))
+        # wide: shapes, then ops, in full while the value and gradient keep room for a vector
+        if shape and rest - (self._shape_width - shape) - name - 2 >= 2 * CELL_WIDTH_ROOMY:
+            shape, rest = self._shape_width, rest - (self._shape_width - shape)
+        if op and rest - (self._op_width - op) - name - 2 >= 2 * CELL_WIDTH_ROOMY:
+            op, rest = self._op_width, rest - (self._op_width - op)
         cell = max(4, (rest - name - 2) // 2)
         cell = min(cell, self._cell_width)
         cols = (name, op, shape, cell, cell)
