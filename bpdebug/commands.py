@@ -16,6 +16,7 @@ from .engine import BACKWARD, FORWARD, SPECIAL_BREAKS, Session, Stop, StepEvent
 from .graph import MAX_TENSOR_DEPTH, format_value
 from .lang import BpError, did_you_mean, parse_condition
 from .lang import ast
+from .numbers import MAX_COUNT, whole
 
 
 @dataclass
@@ -98,19 +99,18 @@ def execute(session: Session, line: str) -> Result:
 
 # ---- moving ---------------------------------------------------------------------------------
 
-def whole_number(arg: str) -> int | None:
-    """`arg` as a whole number, or None: ASCII digits only ('²' is a digit to str.isdigit, not
-    to int), and at most 12 of them (no count, step or breakpoint number gets near 10^12)."""
-    return int(arg) if arg.isascii() and arg.isdigit() and len(arg) <= 12 else None
+def whole_arg(arg: str, what: str, lo: int = 1, hi: int = MAX_COUNT) -> int:
+    """A whole number typed in a command (`step 3`, `delete 2`): every command reads its counts
+    and numbers here, so `²`, `1e309` or `-1` get one answer everywhere."""
+    try:
+        return whole(arg, lo, hi)
+    except ValueError as err:
+        raise BpError(f"{what} {err}") from None
 
 
 def count_arg(arg: str) -> int:
-    if not arg:
-        return 1
-    count = whole_number(arg)
-    if count is None or count < 1:
-        raise BpError(f"expected a positive whole number of steps, got '{arg}'")
-    return count
+    """How many steps: 1 without a number."""
+    return whole_arg(arg, "the number of steps") if arg else 1
 
 
 def after_move(session: Session, stop: Stop | None = None) -> Result:
@@ -163,9 +163,10 @@ def command_continue(session: Session, arg: str) -> Result:
 
 
 def command_back(session: Session, arg: str) -> Result:
+    count = count_arg(arg)           # `back ³` is a mistake at the start too
     if session.t == 0:
         return Result("at the start: nothing to take back")
-    session.back(count_arg(arg))
+    session.back(count)
     return after_move(session)
 
 
@@ -176,10 +177,7 @@ def command_until(session: Session, arg: str) -> Result:
 
 
 def command_jump(session: Session, arg: str) -> Result:
-    step = whole_number(arg)
-    if step is None or step > session.total:
-        raise BpError(f"expected a step from 0 to {session.total}, got '{arg}'")
-    session.goto(step)
+    session.goto(whole_arg(arg, "the step to jump to", 0, session.total))
     return after_move(session)
 
 
@@ -272,10 +270,7 @@ def command_tbreak(session: Session, arg: str) -> Result:
 
 
 def _bp_number(arg: str) -> int:
-    number = whole_number(arg)
-    if number is None:
-        raise BpError(f"expected a breakpoint number, got '{arg}'")
-    return number
+    return whole_arg(arg, "a breakpoint number")
 
 
 def command_condition(session: Session, arg: str) -> Result:
@@ -289,10 +284,9 @@ def command_condition(session: Session, arg: str) -> Result:
 def command_ignore(session: Session, arg: str) -> Result:
     number, _, count = arg.partition(" ")
     b = session.breakpoint(_bp_number(number))
-    ignore = whole_number(count.strip())
-    if ignore is None:
-        raise BpError(f"usage: ignore N COUNT, with COUNT a whole number, got '{count.strip()}'")
-    b.ignore = ignore
+    if not count.strip():
+        raise BpError("usage: ignore N COUNT: breakpoint N passes by its next COUNT hits")
+    b.ignore = whole_arg(count.strip(), "the number of hits to pass by", 0)
     return Result(f"breakpoint {b.id} will pass by its next {b.ignore} hit(s)" if b.ignore
                   else f"breakpoint {b.id} will stop at its next hit")
 
@@ -302,18 +296,21 @@ def command_delete(session: Session, arg: str) -> Result:
         n = len(session.breakpoints)
         session.breakpoints.clear()
         return Result(f"deleted {n} breakpoint(s)")
-    session.delete_breakpoint(_bp_number(arg))
-    return Result(f"deleted breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    session.delete_breakpoint(b.id)
+    return Result(f"deleted breakpoint {b.id}")
 
 
 def command_disable(session: Session, arg: str) -> Result:
-    session.breakpoint(_bp_number(arg)).enabled = False
-    return Result(f"disabled breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    b.enabled = False
+    return Result(f"disabled breakpoint {b.id}")
 
 
 def command_enable(session: Session, arg: str) -> Result:
-    session.breakpoint(_bp_number(arg)).enabled = True
-    return Result(f"enabled breakpoint {arg}")
+    b = session.breakpoint(_bp_number(arg))
+    b.enabled = True
+    return Result(f"enabled breakpoint {b.id}")
 
 
 def command_watch(session: Session, arg: str) -> Result:
@@ -325,7 +322,7 @@ def command_watch(session: Session, arg: str) -> Result:
 
 
 def command_unwatch(session: Session, arg: str) -> Result:
-    n = _bp_number(arg)
+    n = whole_arg(arg, "a watch number")
     if not 1 <= n <= len(session.watches):
         raise BpError(f"no watch number {n}")
     w = session.watches.pop(n - 1)

@@ -97,9 +97,30 @@ def test_until(s):
     assert error(s, "until qq") == "no node named 'qq' (did you mean 'q'?)"
 
 
-@pytest.mark.parametrize("arg", ["0", "-1", "x", "1.5", "1e3", "²", "9" * 5000])
-def test_step_counts_must_be_positive_whole_numbers(s, arg):
-    assert error(s, f"step {arg}") == f"expected a positive whole number of steps, got '{arg}'"
+@pytest.mark.parametrize("arg, shown", [("0", "0"), ("-1", "-1"), ("x", "x"), ("1.5", "1.5"), ("²", "²"),
+                                        ("inf", "inf"), ("1e309", "1e309"), ("10^12", "10^12"),
+                                        ("1e12", "1e12"), ("9" * 5000, "9" * 20 + "… (5,000 characters)")])
+def test_step_counts_must_be_positive_whole_numbers(s, arg, shown):
+    assert error(s, f"step {arg}") == f"the number of steps must be a whole number from 1 to 1000000000, got {shown}"
+
+
+@pytest.mark.parametrize("command, what", [("back", "the number of steps"), ("delete", "a breakpoint number"),
+                                           ("enable", "a breakpoint number"), ("disable", "a breakpoint number"),
+                                           ("unwatch", "a watch number")])
+@pytest.mark.parametrize("arg", ["²", "³", "٣", "-1", "0", "inf", "nan", "1e309", "10^12", "1_0", "0x1"])
+def test_every_command_reads_its_numbers_with_one_rule(s, command, what, arg):
+    run(s, "break q", "watch x", "step 3")
+    assert error(s, f"{command} {arg}") == f"{what} must be a whole number from 1 to 1000000000, got {arg}"
+    assert len(s.breakpoints) == 1 and len(s.watches) == 1 and s.t == 3
+    s.restart()                                          # at the start, where `back` has nothing to take back
+    assert error(s, f"{command} {arg}") == f"{what} must be a whole number from 1 to 1000000000, got {arg}"
+
+
+def test_a_count_may_be_written_as_a_whole_float(s):
+    run(s, "step 1e0")
+    assert s.t == 1
+    run(s, "step 2.0")
+    assert s.t == 3
 
 
 # ---- breakpoints -------------------------------------------------------------------------------------
@@ -144,7 +165,7 @@ def test_info_disable_enable_delete(s):
     assert run(s, "delete 1").text == "deleted breakpoint 1"
     assert run(s, "delete").text == "deleted 0 breakpoint(s)"
     assert error(s, "delete 7") == "no breakpoint number 7"
-    assert error(s, "disable x") == "expected a breakpoint number, got 'x'"
+    assert error(s, "disable x") == "a breakpoint number must be a whole number from 1 to 1000000000, got x"
     assert run(s, "break").text == "no breakpoints"
 
 
@@ -422,8 +443,10 @@ def test_ignore_passes_a_breakpoint_by_its_next_hits(s):
     assert "(passing by 2 more hit(s))" in run(s, "info breakpoints").text
     assert run(s, "c").text.startswith("stopped at breakpoint 1 (if value < 0)\n[forward 5/10] f = q*z")
     assert s.breakpoint(1).hits == 3 and s.breakpoint(1).ignore == 0
-    assert "COUNT a whole number" in error(s, "ignore 1 lots") and "COUNT a whole number" in error(s, "ignore 1 ²")
-    assert error(s, "ignore ² 1") == "expected a breakpoint number, got '²'"
+    for bad in ("lots", "²", "-1", "1e309"):
+        assert error(s, f"ignore 1 {bad}") == f"the number of hits to pass by must be a whole number from 0 to 1000000000, got {bad}"
+    assert error(s, "ignore 1").startswith("usage: ignore N COUNT")
+    assert error(s, "ignore ² 1") == "a breakpoint number must be a whole number from 1 to 1000000000, got ²"
 
 
 def test_jump_goes_to_a_step_past_breakpoints(s):
@@ -433,7 +456,7 @@ def test_jump_goes_to_a_step_past_breakpoints(s):
     assert run(s, "jump 2").text.startswith("[forward 2/10] y = 5") and s.value("q") is None
     assert run(s, "jump 0").text == "at the start: nothing stepped yet"
     for bad in ("11", "-1", "x", "1e400", "99999999999999999999", "²"):
-        assert error(s, f"jump {bad}") == f"expected a step from 0 to 10, got '{bad}'"
+        assert error(s, f"jump {bad}") == f"the step to jump to must be a whole number from 0 to 10, got {bad}"
 
 
 def test_up_and_down_through_the_def_calls_around_the_current_node():

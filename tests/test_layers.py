@@ -94,10 +94,10 @@ def test_train_false_weights_are_left_alone_by_training():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("x = [1, 2]\nlayer h = dense(x, 0)", "units must be between 1"),
-    ("x = [1, 2]\nlayer h = dense(x, 1e309)", "units must be a whole number, not inf"),
-    ("x = [1, 2]\nlayer h = dense(x, 2.5)", "units must be a whole number, not 2.5"),
-    ("x = [1, 2]\nlayer h = dense(x, 3, seed=-1)", "seed must be between 0 and 4294967295"),
+    ("x = [1, 2]\nlayer h = dense(x, 0)", "units must be a whole number of at least 1, got 0"),
+    ("x = [1, 2]\nlayer h = dense(x, 1e309)", "units must be a whole number of at least 1, got inf"),
+    ("x = [1, 2]\nlayer h = dense(x, 2.5)", "units must be a whole number of at least 1, got 2.5"),
+    ("x = [1, 2]\nlayer h = dense(x, 3, seed=-1)", "seed must be a whole number from 0 to 4294967295, got -1"),
     ("x = [1, 2]\nlayer h = dense(x, 3, seed=y)", "seed takes a number written out, not the name 'y'"),
     ("x = [1, 2]\nlayer h = dense(x, 3, bias=maybe)", "bias takes true or false"),
     ("x = [1, 2]\nlayer h = dense(x, 3, train=1)", "train takes true or false"),
@@ -111,7 +111,7 @@ def test_train_false_weights_are_left_alone_by_training():
     ("x = randn(1, 5, 5)\nlayer h = conv(x, 3)", "conv() needs kernel="),
     ("x = randn(1, 5, 5)\nlayer h = conv(x, kernel=3)", "conv() needs the number of channels"),
     ("x = randn(1, 5, 5)\nlayer h = conv(x, 3, kernel=7)", "the kernel (7x7) is bigger than the image (5x5)"),
-    ("x = randn(1, 5, 5)\nlayer h = conv(x, 3, kernel=3, stride=0)", "stride must be between 1"),
+    ("x = randn(1, 5, 5)\nlayer h = conv(x, 3, kernel=3, stride=0)", "stride must be a whole number from 1 to 2147483647, got 0"),
     ("x = randn(1, 5, 5)\nlayer h = conv(x, 3, kernel=[3, 3, 3])", "kernel takes 1 to 2 numbers"),
     ("x = randn(2, 5, 5)\nlayer h = conv(x, W=randn(3, 1, 3, 3))", "W must have shape (out, 2, kh, kw)"),
 ])

@@ -337,7 +337,11 @@ def test_the_targets_set_the_batch_of_random_inputs(tmp_path):
     (["--inputs", "{tmp}/wide.npy"], "is not an .npz archive"),
     (["--set", "input_2=[1]"], "--set gives 'input_2', which is not an input or an initializer"),
     (["--set", "fc1.bias=[1, 2]"], "'fc1.bias' has shape (5,); the value given has shape (2,)"),
-    (["--batch", "0"], "expected a whole number from 1"),
+    (["--batch", "0"], "--batch: must be a whole number from 1 to 1048576, got 0"),
+    (["--batch", "1e309"], "--batch: must be a whole number from 1 to 1048576, got 1e309"),
+    (["--batch", "²"], "--batch: must be a whole number from 1 to 1048576, got ²"),
+    (["--batch", "1048576", "--max-elements", "1000000"], "input 'input_1' would have shape (1048576, 4): "
+                                                          "4,194,304 elements, 33.6 MB"),
     (["--ops", "layers.py"], "--ops adds functions to a .bp program"),
 ])
 def test_mistakes_with_inputs_and_losses(tmp_path, capsys, args, words):

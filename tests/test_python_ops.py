@@ -4,6 +4,7 @@ mistake in the user's code is one located message naming the op, the node, the s
 line of the user's file (exit 2)."""
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -379,6 +380,19 @@ def test_a_trace_replays_only_with_the_ops_named_again(tmp_path, capsys):
     assert cli_main(["replay", str(trace), "--json", "--ops", str(EXAMPLES / "layers_fixed.py")]) == 0
     assert capsys.readouterr().out == live
 
+
+
+def test_diff_of_two_traces_takes_the_ops_they_were_recorded_with(tmp_path, capsys):
+    good, bad = tmp_path / "good.bpt", tmp_path / "bad.bpt"
+    for layers, trace in (("layers_fixed.py", good), ("layers.py", bad)):
+        assert cli_main(["run", str(EXAMPLES / "net.bp"), "--ops", str(EXAMPLES / layers),
+                         "--trace", str(trace)]) == 0
+    capsys.readouterr()
+    assert cli_main(["diff", str(good), str(bad)]) == 2
+    assert "give their file with --ops" in capsys.readouterr().err
+    assert cli_main(["diff", str(good), str(bad), "--json", "--ops", str(EXAMPLES / "layers_fixed.py")]) == 1
+    first = json.loads(capsys.readouterr().out)["first_divergence"]
+    assert first["pass"] == "backward"          # the forward passes agree: the bug is in a VJP
 
 def test_check_names_a_wrong_sign_and_a_sum_over_the_wrong_axis():
     @op

@@ -50,7 +50,7 @@ def test_save_writes_the_trained_params_without_pickle(capsys, tmp_path):
 def test_the_summary_has_a_param_table_and_a_loss_plot(capsys):
     code, out, _ = run(capsys, XOR, "--steps", "300", "--lr", "4", "--batch", "2", "--seed", "1")
     assert code == 0
-    assert "300 steps, sgd, lr 4, mini-batches of 2 rows" in out
+    assert "300 steps, sgd, lr 4, mini-batches of 2 rows" in " ".join(out.split())   # wrapped after a long path
     for name in ("h.W", "h.b", "out.W", "out.b"):
         assert name in out
     assert "C: " in out and " at step 300" in out

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import pkgutil
 import sys
 
 from ..lang import BpError
+from ..numbers import whole
 
 OK, PROBLEM, BAD_INPUT = 0, 1, 2
+MAX_BATCH = 2 ** 20               # an ONNX model's symbolic batch dimension (--batch)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,10 +38,20 @@ def _commands() -> dict:
     return dict(sorted(found.items()))
 
 
+def number_option(rule, *limits, **kw):
+    """An argparse type from a rule of bpdebug.numbers: `--rtol` takes number_option(real, 0)."""
+    def parse(text: str):
+        try:
+            return rule(text, *limits, **kw)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
+
+
 def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp program or an ONNX model",
                           batch: bool = True) -> None:
-    """FILE or -e EXPR, --set NAME=VALUE, --ops, and the ONNX options, shared by every command
-    that runs a program (`batch`: this command's --batch is the ONNX batch size too)."""
+    """FILE or -e EXPR, --set NAME=VALUE, --ops, the ONNX options and --max-elements, shared by
+    every command that runs a program (`batch`: this command's --batch is the ONNX batch size too)."""
     parser.add_argument("file", nargs="?", help=file_help)
     parser.add_argument("-e", "--expr", metavar="PROGRAM", help="program text instead of FILE, e.g. 'f = (x + y) * z'")
     parser.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
@@ -52,14 +65,17 @@ def add_program_arguments(parser: argparse.ArgumentParser, file_help="a .bp prog
                       help="the scalar the backward pass starts from: sum (default), mean, mse:TARGETS.npy, "
                            "softmax_cross_entropy:LABELS.npy (class indices or one-hot rows)")
     if batch:
-        onnx.add_argument("--batch", type=_batch, metavar="N",
+        onnx.add_argument("--batch", type=number_option(whole, 1, MAX_BATCH), metavar="N",
                           help="the size of a symbolic batch dimension of random inputs (default 1)")
+    add_size_limit(parser)
 
 
-def _batch(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 2 ** 20:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {2 ** 20}, got '{text}'")
-    return int(text)
+def add_size_limit(parser: argparse.ArgumentParser) -> None:
+    """--max-elements, on every command that builds a program (a trace's too)."""
+    from ..graph.arguments import MAX_ELEMENTS
+    parser.add_argument("--max-elements", type=number_option(whole, 1, None), default=MAX_ELEMENTS, metavar="N",
+                        help=f"the most elements a tensor may hold (default {MAX_ELEMENTS:,}); a program "
+                             "asking for more is refused when it loads")
 
 
 def set_values(args) -> dict:
@@ -91,6 +107,8 @@ def load_session(args):
     if getattr(args, "load", None):
         from ..train.weights import load_params
         load_params(session, args.load, skip=values)
+    from ._outputs import refuse_overwriting_inputs
+    refuse_overwriting_inputs(args, session)    # before anything is written
     return session
 
 
@@ -122,8 +140,8 @@ def _load_model(args, values: dict):
     if args.model is not None:
         raise BpError("--model names the ONNX model a trace was recorded from; FILE is a model itself")
     batch = getattr(args, "batch", None)
-    if batch is not None and not 1 <= batch <= 2 ** 20:
-        raise BpError(f"--batch must be a whole number from 1 to {2 ** 20}, got {batch}")
+    if batch is not None and not 1 <= batch <= MAX_BATCH:   # train's and script's --batch, read as rows
+        raise BpError(f"--batch must be a whole number from 1 to {MAX_BATCH} for an ONNX model, got {batch}")
     inputs = load_arrays(args.inputs) if args.inputs is not None else {}
     return load_model(args.file, values, ModelOptions(inputs, batch, args.loss))
 
@@ -150,8 +168,19 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
     return parser
 
 
+def _escape_what_cannot_be_encoded() -> None:
+    """Print any text safely: argv that is not UTF-8 reaches Python as lone surrogates (`-c $'\\xff'`),
+    which a strict stdout cannot encode. Both streams write them backslash-escaped (`\\udcff`),
+    as Python's stderr already does, so no printer (transcript, table, JSON, errors) can crash on
+    them and the terminal never gets bytes that are not UTF-8."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _escape_what_cannot_be_encoded()
     commands = _commands()
     if argv and argv[0] not in commands and argv[0] not in ("-h", "--help", "--version") and "tui" in commands:
         argv.insert(0, "tui")  # `bpdebug FILE` and `bpdebug -e ...` open the TUI
@@ -160,10 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return BAD_INPUT
     args = parser.parse_args(argv)
+    from ..graph.arguments import MAX_ELEMENTS, elements_limited
+    limit = getattr(args, "max_elements", MAX_ELEMENTS)
     try:
-        return commands[args.command].main(args)
+        with elements_limited(limit):
+            return commands[args.command].main(args)
     except BpError as err:
         print(str(err), file=sys.stderr)
+        return BAD_INPUT
+    except MemoryError:
+        print(f"bpdebug: error: out of memory with tensors of up to {limit:,} elements; "
+              "a smaller --max-elements refuses such programs when they load", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130

@@ -2,11 +2,11 @@
 first wrong node and what it spoils, where nan/inf is born, and gradient health."""
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
-from . import OK, PROBLEM, add_program_arguments, load_session
+from . import OK, PROBLEM, add_program_arguments, load_session, number_option
+from ..numbers import real
 from ._training import add_weight_arguments, check_save, save, session_params
 
 NAME = "check"
@@ -21,33 +21,13 @@ def configure(p) -> None:
     add_program_arguments(p)
     p.add_argument("--json", action="store_true",
                    help='print {"ok", "first_bad", "nodes": [...], ...} as JSON')
-    p.add_argument("--eps", type=_step, default=1e-6, help="relative step of central differences (1e-6)")
-    p.add_argument("--rtol", type=_tolerance, default=1e-5, help="relative tolerance (1e-5)")
-    p.add_argument("--atol", type=_tolerance, default=1e-8, help="absolute tolerance (1e-8)")
+    p.add_argument("--eps", type=number_option(real, 0, 1, lo_open=True, hi_open=True), default=1e-6,
+                   help="relative step of central differences (1e-6)")
+    p.add_argument("--rtol", type=number_option(real, 0), default=1e-5, help="relative tolerance (1e-5)")
+    p.add_argument("--atol", type=number_option(real, 0), default=1e-8, help="absolute tolerance (1e-8)")
     p.add_argument("--all", action="store_true",
                    help=f"list every node, also past {TABLE_LIMIT} op nodes")
     add_weight_arguments(p)
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-
-
-def _step(text: str) -> float:
-    value = _number(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    value = _number(text)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
-    return value
 
 
 def main(args) -> int:

@@ -1,24 +1,15 @@
 """`bpdebug diff A B`: where two recorded runs start to disagree."""
 from __future__ import annotations
 
-import argparse
 import json
 
-from . import OK, PROBLEM
+from . import OK, PROBLEM, number_option
+from ..numbers import real
+from .replay import add_rebuilding
 
 NAME = "diff"
 HELP = ("compare two traces step by step, nodes aligned by name: exit 0 when they agree, 1 at the "
         "first divergence (step, pass, node, field, both values) and the count of steps that differ")
-
-
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'")
-    return value
 
 
 def configure(p) -> None:
@@ -27,10 +18,11 @@ def configure(p) -> None:
     p.add_argument("--json", action="store_true",
                    help='print {"same", "first_divergence": {"step", "pass", "node", "field", "a", "b"}, '
                         '"differences"}')
-    p.add_argument("--rtol", type=_tolerance, default=1e-9, metavar="R",
+    p.add_argument("--rtol", type=number_option(real, 0), default=1e-9, metavar="R",
                    help="relative tolerance (default 1e-9)")
-    p.add_argument("--atol", type=_tolerance, default=1e-12, metavar="A",
+    p.add_argument("--atol", type=number_option(real, 0), default=1e-12, metavar="A",
                    help="absolute tolerance (default 1e-12); values agree when |a - b| <= atol + rtol*|b|")
+    add_rebuilding(p)      # both traces recorded from the same Python ops or ONNX model; --max-elements
 
 
 def main(args) -> int:
@@ -39,7 +31,8 @@ def main(args) -> int:
     from ..trace.diff import compare
     from .replay import open_replay
 
-    result = compare(open_replay(args.a), open_replay(args.b), args.rtol, args.atol)
+    result = compare(open_replay(args.a, args.ops, args.model), open_replay(args.b, args.ops, args.model),
+                     args.rtol, args.atol)
     first = result.first
     if args.json:
         where = None

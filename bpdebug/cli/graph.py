@@ -2,11 +2,11 @@
 flowchart, or a standalone SVG (drawn from the TUI's layout; no Graphviz needed)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from . import OK, add_program_arguments, load_session
 from ..lang import BpError
+from ..numbers import whole
 
 NAME = "graph"
 HELP = "draw the whole program at a step as Graphviz DOT, a Mermaid flowchart or an SVG"
@@ -54,7 +54,7 @@ def main(args) -> int:
         print(text, end="")
         return OK
     try:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_text(text, encoding="utf-8", errors="backslashreplace")   # a file name not in UTF-8
     except OSError as err:
         raise BpError(f"cannot write {args.output}: {err.strerror or err}") from None
     return OK
@@ -65,10 +65,7 @@ def _step(text: str | None, total: int) -> int:
     if text is None:
         return total
     try:
-        value = float(text)
+        return whole(text, 0, total)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value != int(value) or not 0 <= value <= total:
         raise BpError(f"--at expects a step number from 0 to {total} (this program has {total} "
-                      f"steps), got '{text}'")
-    return int(value)
+                      f"steps), got '{text}'") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import OK, PROBLEM
+from . import OK, PROBLEM, add_size_limit
 from ..lang import BpError
 
 NAME = "replay"
@@ -19,9 +19,15 @@ def configure(p) -> None:
                        help="print the state at the end of the recording, as `run --json` does")
     shown.add_argument("--print", dest="transcript", action="store_true",
                        help="print every step, as stepping through it in `script` would")
+    add_rebuilding(p)
+
+
+def add_rebuilding(p) -> None:
+    """--ops and --model: what a trace of a program calling Python ops, or of a model, needs."""
     p.add_argument("--ops", action="append", default=[], metavar="FILE.py",
                    help="the ops written in Python a recorded program calls (a trace never runs Python by itself)")
     p.add_argument("--model", metavar="FILE.onnx", help="the ONNX model the trace was recorded from")
+    add_size_limit(p)
 
 
 def open_replay(path, ops_files=(), model: str | None = None):

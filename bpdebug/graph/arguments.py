@@ -8,15 +8,65 @@ error, not a read of y.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from ..lang import ast
-from .nodes import format_number
+from .. import numbers
+from ..numbers import MAX_INT
+from ..lang import BpError, ast
 
-MAX_INT = 2**31 - 1          # sizes, strides, padding, units, axes
 MAX_SEED = 2**32 - 1
-MAX_ELEMENTS = 10**8         # the most elements a tensor the builder makes may hold (800 MB)
+MAX_ELEMENTS = 10**8         # the most elements a tensor may hold by default (800 MB): --max-elements
+_LIMIT: ContextVar[int] = ContextVar("max_elements", default=MAX_ELEMENTS)
 
 
+# ---- the size of every tensor -------------------------------------------------------------------
+@contextmanager
+def elements_limited(limit: int):
+    """Build with at most `limit` elements a tensor (`--max-elements`), instead of MAX_ELEMENTS."""
+    token = _LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def max_elements() -> int:
+    return _LIMIT.get()
+
+
+def check_size(builder, what: str, shape: tuple, span) -> None:
+    """Refuse a tensor of `shape` past the limit, before anything is allocated: leaves,
+    initializers, literals, data and op outputs alike."""
+    err = size_error(what, shape)
+    if err is not None:
+        raise builder.error(err.message, span, err.hint)
+
+
+def size_error(what: str, shape: tuple) -> BpError | None:
+    """The error for a tensor of `shape` past the limit, else None. Sizes are Python ints, which
+    do not wrap (numpy's product of (2^32, 2^32) is 0)."""
+    shape = tuple(int(s) for s in shape)
+    size = math.prod(shape)
+    limit = max_elements()
+    largest = max(shape, default=0)
+    if size <= limit and largest <= limit:   # a size past the limit is refused even times 0
+        return None
+    amount = f"{size:,} elements, {_bytes(size * 8)}" if size > limit else f"a size of {largest:,}"
+    return BpError(f"{what} would have shape {shape}: {amount}",
+                   hint=f"the limit is {limit:,} elements a tensor (--max-elements N changes it); "
+                        "check the sizes that lead here")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:,.0f} EB"
+
+
+# ---- numbers written in the program ------------------------------------------------------------------
 def _number(builder, e, what: str) -> float:
     if isinstance(e, ast.Num):
         return e.value
@@ -25,25 +75,32 @@ def _number(builder, e, what: str) -> float:
                         "arguments such as axis=, seed= or stride= are fixed when the graph is built")
 
 
-def whole(builder, e, what: str, lo: int = 0, hi: int = MAX_INT) -> int:
-    """A whole number in [lo, hi]."""
-    v = _number(builder, e, what)
-    if not math.isfinite(v) or v != int(v):
-        raise builder.error(f"{what} must be a whole number, not {format_number(v)}", e.span, MEANING.get(what))
-    if not lo <= v <= hi:
-        raise builder.error(f"{what} must be between {lo} and {hi}; got {format_number(v)}", e.span,
-                            MEANING.get(what))
-    return int(v)
+def whole(builder, e, what: str, lo: int = 0, hi: int | None = MAX_INT, hint: str | None = None) -> int:
+    """A whole number in [lo, hi] (hi None: a size, which check_size bounds with the shape)."""
+    try:
+        return numbers.whole(_number(builder, e, what), lo, hi)
+    except ValueError as err:
+        raise builder.error(f"{what} {err}", e.span, hint or MEANING.get(what)) from None
 
 
 def real(builder, e, what: str, lo: float = -math.inf, hi: float = math.inf, below: bool = False) -> float:
     """A finite number in [lo, hi] ([lo, hi) with below=True)."""
-    v = _number(builder, e, what)
-    if not math.isfinite(v) or not lo <= v <= hi or (below and v == hi):
-        limits = "" if math.isinf(lo) else f" in [{format_number(lo)}, {format_number(hi)}{')' if below else ']'}"
-        raise builder.error(f"{what} must be a finite number{limits}; got {format_number(v)}", e.span,
-                            MEANING.get(what))
-    return v
+    try:
+        return numbers.real(_number(builder, e, what), lo, hi, hi_open=below)
+    except ValueError as err:
+        raise builder.error(f"{what} {err}", e.span, MEANING.get(what)) from None
+
+
+def sizes(builder, call: ast.Call) -> tuple:
+    """An initializer's sizes: zeros(2, 3)."""
+    return tuple(whole(builder, a, f"a size of {call.func}()", 0, None,
+                       hint=f"sizes are whole numbers: {call.func}(2, 3) holds 2 rows of 3") for a in call.args)
+
+
+def column(builder, e) -> int:
+    """A csv column by index: 0 is the first, -1 the last (whether it exists, the file says)."""
+    return whole(builder, e, "a column index", -MAX_INT, MAX_INT,
+                 hint='columns count from 0, and -1 is the last; or name them: cols=["x1", "x2"]')
 
 
 def boolean(builder, e, what: str) -> bool:
@@ -98,6 +155,9 @@ MEANING = {
     "slope": "leaky_relu's slope for negative inputs, such as 0.01",
     "alpha": "elu's scale for negative inputs, such as 1",
     "units": "how many units (outputs) the layer has: 1 or more",
+    "scale": "randn's numbers are drawn with mean 0 and this standard deviation",
+    "lo": "uniform's numbers are drawn between lo and hi",
+    "hi": "uniform's numbers are drawn between lo and hi",
     "channels": "how many filters (output channels) the layer has: 1 or more",
     "bias": "bias=false leaves the layer without a bias",
     "train": "train=false makes the layer's W and b plain leaves, which training leaves alone",
@@ -115,7 +175,11 @@ KINDS = {
     "p": lambda builder, e, what: real(builder, e, what, 0.0, 1.0, below=True),
     "slope": real,
     "alpha": real,
-    "units": lambda builder, e, what: whole(builder, e, what, 1),
+    "units": lambda builder, e, what: whole(builder, e, what, 1, None),
+    "channels": lambda builder, e, what: whole(builder, e, what, 1, None),
+    "scale": real,
+    "lo": real,
+    "hi": real,
 }
 
 

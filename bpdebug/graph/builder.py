@@ -18,7 +18,7 @@ from ..lang import ast
 from ..lang import BpError, Span, did_you_mean
 from ..ops import BINARY, FUNCTIONS, OPS, Op, function, infer_shape
 from ..ops.indexing import Key, key_problem
-from .arguments import MAX_ELEMENTS
+from .arguments import check_size
 from .calls import CallRules, sub_expressions
 from .data import load_data
 from .leaves import INITIALIZERS, constant, first_non_number, is_constant
@@ -56,6 +56,7 @@ class _Builder(NameRules, CallRules):
         self.seen: dict[str, int] = {}      # name -> how many of them are built so far
         self.kinds: dict[str, str] = {}     # name -> what first bound it: "", param, data, loss, layer
         self.statement = None               # the statement being built
+        self.data_files: list = []          # the paths data leaves were read from
 
     # ---- errors -------------------------------------------------------------------------
     def error(self, message, span, hint=None) -> BpError:
@@ -78,6 +79,7 @@ class _Builder(NameRules, CallRules):
             needs = not op.constant and any([nodes[j].needs_grad for j in inputs])
         else:
             shape = np.shape(value)
+            check_size(self, f"{kind} '{name}'", shape, span)
             needs = kind in LEAF_KINDS
         node = Node(len(nodes), name, op, tuple(inputs), tuple(shape), kind, value, attrs, span,
                     self.call_stack[-1] if self.call_stack else None, needs)
@@ -93,13 +95,7 @@ class _Builder(NameRules, CallRules):
             both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
             raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
                              span, hint=_shape_hint(op, str(err))) from None
-        size = 1
-        for s in shape:
-            size *= s
-        if size > MAX_ELEMENTS:
-            raise self.error(f"node '{name}' ({op.name}) would have shape {shape}: {size:,} elements "
-                             f"({size * 8 / 1e9:.3g} GB)", span,
-                             f"the limit is {MAX_ELEMENTS:,} elements a tensor; check the sizes that lead here")
+        check_size(self, f"node '{name}' ({op.name})", shape, span)
         return shape
 
     # ---- statements ---------------------------------------------------------------------
@@ -162,8 +158,10 @@ class _Builder(NameRules, CallRules):
                 f"the output '{node.name}' has shape {node.shape}; the backward pass needs a scalar "
                 "output", output_span,
                 "reduce it with sum(...) or mean(...), or name a scalar with `output NAME`")
-        return Graph(self.nodes, self.names, out, self.calls, self.program.source, self.program.filename,
-                     {k: d.node for k, d in self.defs.items() if k in FUNCTIONS or k in COSTS})
+        graph = Graph(self.nodes, self.names, out, self.calls, self.program.source, self.program.filename,
+                      {k: d.node for k, d in self.defs.items() if k in FUNCTIONS or k in COSTS})
+        graph.data_files = tuple(self.data_files)
+        return graph
 
     def define(self, st: ast.Def) -> None:
         # A def may shadow a built-in function (`def sigmoid(z) = ...`): the program's own wins.

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..files import MAX_DATA_BYTES, read_limited
 from ..lang import BpError, ast, did_you_mean
+from .arguments import check_size, column, max_elements, size_error
 
 LOADERS = ("csv", "npy")
 _FILES_REFUSED: ContextVar[str | None] = ContextVar("files_refused", default=None)
@@ -54,6 +55,7 @@ def load_data(e, builder) -> np.ndarray:
                                 (f" (it accepts {', '.join(accepted)})" if accepted else ""),
                                 span, did_you_mean(key, accepted))
     path = Path(builder.base_dir or Path.cwd()) / e.args[0].value
+    builder.data_files.append(path)
     if e.func == "csv":
         cols = next((v for k, v, _ in e.kwargs if k == "cols"), None)
         value = _csv(path, e, cols, builder)
@@ -111,6 +113,9 @@ def _csv(path: Path, e, cols, builder) -> np.ndarray:
         raise builder.error(f"'{name}' has no rows", e.args[0].span)
     header = first[1] if not any(_is_number(c) for c in first[1]) else None
     picked = _columns(cols, header, len(first[1]), name, builder)
+    if (text.count("\n") + 1) * len(picked) > max_elements():   # more lines than that: count rows
+        rows = sum(1 for _ in _rows(text)) - (header is not None)
+        check_size(builder, f"data '{builder.target}'", (rows, len(picked)), e.span)
     # numpy's parser for the common case (every cell a number, every row as wide as the
     # first); otherwise the slow path checks each row and names the first bad cell.
     try:
@@ -177,8 +182,8 @@ def _columns(cols, header, width: int, name: str, builder) -> list[int]:
                 raise builder.error(f"'{name}' has no column '{item.value}' (its columns: "
                                     f"{', '.join(header)})", item.span, did_you_mean(item.value, header))
             picked.append(header.index(item.value))
-        elif isinstance(item, ast.Num) and item.value == int(item.value):
-            index = int(item.value)
+        elif isinstance(item, ast.Num):
+            index = column(builder, item)
             if not -width <= index < width:
                 raise builder.error(f"'{name}' has no column {index}: it has {width} column(s), "
                                     f"indices 0 to {width - 1}", item.span)
@@ -206,23 +211,34 @@ class NpyError(ValueError):
         self.hint = hint
 
 
-def decode_npy(raw: bytes) -> np.ndarray:
+def npy_header(f) -> tuple:
+    """(shape, dtype) of the .npy file open in `f`, read without reading the array."""
+    version = np.lib.format.read_magic(f)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _fortran, dtype = read_header(f)  # 3.0 differs from 2.0 only in field names' encoding
+    return shape, dtype
+
+
+def decode_npy(raw: bytes, what: str = "its array") -> np.ndarray:
     """The numbers of an .npy file's bytes, loaded safely (never a pickle), as float64;
-    NpyError saying what is wrong with the file ("is not an .npy file", "is damaged: ...")."""
+    NpyError saying what is wrong with the file ("is not an .npy file", "is damaged: ...",
+    "is too large: `what` would have shape ...")."""
     if not raw.startswith(b"\x93NUMPY"):
         hint = "save one array with np.save" if raw.startswith(b"PK") else None
         raise NpyError("is not an .npy file" + (" (it is an .npz archive)" if hint else ""), hint)
     try:
-        # Refuse an npy whose header promises more than its bytes hold: numpy allocates what
-        # the header says before it reads (a 100-byte file can ask for terabytes).
+        # Refuse an npy whose header promises more than its bytes hold, or more than a tensor
+        # may hold: numpy allocates what the header says before it reads (a 100-byte file can
+        # ask for terabytes).
         f = io.BytesIO(raw)
-        version = np.lib.format.read_magic(f)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _fortran, dtype = read_header(f)  # 3.0 differs from 2.0 only in field names' encoding
+        shape, dtype = npy_header(f)
         count = math.prod(shape)
         if not dtype.hasobject and count * dtype.itemsize > len(raw) - f.tell():
             raise NpyError(f"is damaged: its header promises {count} values of {dtype} (shape {shape}) but "
                            f"the file holds {len(raw) - f.tell()} bytes of data")
+        too_big = size_error(what, shape)
+        if too_big is not None:
+            raise NpyError(f"is too large: {too_big.message}", too_big.hint)
         loaded = np.load(io.BytesIO(raw), allow_pickle=False)
     except NpyError:
         raise
@@ -237,7 +253,7 @@ def decode_npy(raw: bytes) -> np.ndarray:
 def _npy(path: Path, e, builder) -> np.ndarray:
     name = e.args[0].value
     try:
-        value = decode_npy(_read(path, e, builder))
+        value = decode_npy(_read(path, e, builder), f"data '{builder.target}'")
     except NpyError as err:
         raise builder.error(f"'{name}' {err}", e.args[0].span, err.hint) from None
     if value.ndim == 0:

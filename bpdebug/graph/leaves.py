@@ -5,9 +5,13 @@ literal is walked with an explicit stack.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..lang import ast
+from ..numbers import format_number
+from .arguments import MEANING, argument, check_size, sizes
 
 INITIALIZERS = ("zeros", "ones", "randn", "uniform", "eye")
 MAX_TENSOR_DEPTH = 32
@@ -59,37 +63,35 @@ def tensor(builder, root: ast.Tensor) -> np.ndarray:
     return np.array(flat, dtype=float).reshape(shapes[id(root)])
 
 def initializer(builder, e: ast.Call) -> np.ndarray:
-    dims = []
-    for a in e.args:
-        if not (isinstance(a, ast.Num) and a.value == int(a.value) and a.value >= 0):
-            raise builder.error(f"{e.func}() takes whole-number sizes", a.span)
-        dims.append(int(a.value))
-    if not dims:
+    """zeros, ones, eye, randn or uniform, every argument checked (arguments.py) and the size
+    refused past the limit before anything is allocated."""
+    if not e.args:
         raise builder.error(f"{e.func}() needs at least one size, such as {e.func}(3)", e.span)
     allowed = {"zeros": (), "ones": (), "eye": (), "randn": ("seed", "scale"),
                "uniform": ("lo", "hi", "seed")}[e.func]
+    dims = sizes(builder, e)
     kw = {}
     for key, value, span in e.kwargs:
         if key not in allowed:
             raise builder.error(f"{e.func}() has no argument '{key}'" +
                                 (f" (it accepts {', '.join(allowed)})" if allowed else ""), span)
-        if not isinstance(value, ast.Num):
-            raise builder.error(f"{key}= takes a number", value.span)
-        kw[key] = value.value
-    if int(np.prod(dims)) > 50_000_000:
-        raise builder.error(f"{e.func}{tuple(dims)} is too large", e.span)
-    rng = np.random.default_rng(int(kw.get("seed", 0)))
-    if e.func == "zeros":
-        return np.zeros(dims)
-    if e.func == "ones":
-        return np.ones(dims)
+        kw[key] = argument(builder, key, value)
     if e.func == "eye":
         if len(dims) != 1:
             raise builder.error("eye(n) takes one size", e.span)
-        return np.eye(dims[0])
+        dims = dims * 2
+    check_size(builder, f"{e.func}() in '{builder.target}'", dims, e.span)
+    lo, hi = kw.get("lo", -1.0), kw.get("hi", 1.0)
+    if e.func == "uniform" and not (lo <= hi and math.isfinite(hi - lo)):
+        raise builder.error(f"uniform() draws between lo and hi, so lo must not be above hi and hi - lo "
+                            f"must be a finite number; got lo={format_number(lo)}, hi={format_number(hi)}",
+                            e.span, MEANING["lo"])
+    if e.func in ("zeros", "ones", "eye"):
+        return {"zeros": np.zeros, "ones": np.ones, "eye": lambda d: np.eye(d[0])}[e.func](dims)
+    rng = np.random.default_rng(kw.get("seed", 0))
     if e.func == "randn":
         return rng.standard_normal(dims) * kw.get("scale", 1.0)
-    return rng.uniform(kw.get("lo", -1.0), kw.get("hi", 1.0), dims)
+    return rng.uniform(lo, hi, dims)
 
 
 def is_constant(e) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 from ..lang import ast, did_you_mean
 from ..ops import OPS
 from ..ops.conv import pair
-from .arguments import argument, boolean, whole
+from .arguments import argument, boolean, check_size
 from .leaves import constant
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax", "softplus", "identity")
@@ -85,7 +85,7 @@ def _leaf(builder, name: str, value, kind: str, span) -> int:
 def _count(builder, call, kw, key: str) -> int:
     if key not in kw:
         raise builder.error(f"{call.func}() needs the number of {key}, or W=[[...]]", call.span, _USAGE)
-    return whole(builder, kw[key][0], key, 1)
+    return argument(builder, key, kw[key][0])
 
 
 def _weights(builder, st, kw, drawn, want: tuple, shown: str):
@@ -113,8 +113,9 @@ def _dense_weights(builder, st, kw, x, seed):
                           "flatten(x) keeps axis 0 (the batch) and makes one row of the rest")[-1]
 
     def drawn():
-        units = _count(builder, call, kw, "units")
-        return np.random.default_rng(seed).standard_normal((fan_in, units)) / math.sqrt(fan_in)
+        shape = (fan_in, _count(builder, call, kw, "units"))
+        check_size(builder, f"param '{st.name}.W'", shape, st.span)
+        return np.random.default_rng(seed).standard_normal(shape) / math.sqrt(max(fan_in, 1))
     return _weights(builder, st, kw, drawn, (fan_in, None), f"({fan_in}, units)")
 
 
@@ -127,8 +128,9 @@ def _conv_weights(builder, st, kw, x, seed):
         if "kernel" not in kw:
             raise builder.error("conv() needs kernel=, the size of its filters (3 or [3, 5])", call.span, _USAGE)
         kh, kw_ = pair(argument(builder, "kernel", kw["kernel"][0]))
-        units = _count(builder, call, kw, "channels")
-        return np.random.default_rng(seed).standard_normal((units, channels, kh, kw_)) / math.sqrt(channels * kh * kw_)
+        shape = (_count(builder, call, kw, "channels"), channels, kh, kw_)
+        check_size(builder, f"param '{st.name}.W'", shape, st.span)
+        return np.random.default_rng(seed).standard_normal(shape) / math.sqrt(max(channels * kh * kw_, 1))
     return _weights(builder, st, kw, drawn, (None, channels, None, None), f"(out, {channels}, kh, kw)")
 
 
@@ -153,6 +155,8 @@ def _bias(builder, st, kw, units: int, kind: str):
             raise builder.error(f"the bias '{given.name}' has shape {shape}; it must be one number or "
                                 f"({units},)", given.span, one_or_each)
         return b
+    if given is None:
+        check_size(builder, f"param '{n}.b'", (units,), st.span)
     b = np.zeros(units) if given is None else np.asarray(constant(builder, given), dtype=float)
     b = np.asarray(builder.values.get(f"{n}.b", b), dtype=float)
     if b.shape not in ((), (units,)):
@@ -168,9 +172,11 @@ def cost(builder, e: ast.Call, args: list[int], name: str) -> int:
     if py != pa:
         raise builder.error(f"{e.func}: prediction '{builder.nodes[a].name}' {pa} and target "
                             f"'{builder.nodes[y].name}' {py} must have the same shape", s)
+    rows = pa[0] if len(pa) == 2 else 1
+    if rows == 0:
+        raise builder.error(f"{e.func}() of a batch of 0 rows has no value: a cost averages over its rows", s)
     if e.func == "softmax_cross_entropy":   # one op: its backward step sends (softmax(z) - y) / rows
         return builder.add(name, OPS["softmax_cross_entropy"], (a, y), span=s)
-    rows = pa[0] if len(pa) == 2 else 1
     if e.func == "quadratic":        # C = 0.5 * sum((a - y)^2) / rows
         diff = builder.add(builder.fresh(), OPS["sub"], (a, y), span=s)
         sq = builder.add(builder.fresh(), OPS["mul"], (diff, diff), span=s)

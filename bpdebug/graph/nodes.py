@@ -2,12 +2,12 @@
 and how a node reads as code (`q = add x y`, `f = q*z`)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..lang import BpError, Span, did_you_mean
+from ..numbers import format_number
 from ..ops import LIST, Op
 
 LEAF_KINDS = ("leaf", "param", "data")
@@ -79,6 +79,7 @@ class Graph:
         self.filename = filename
         self.shadowing = shadowing   # def name -> the program's ast.Def that shadows a built-in
         self.origin = None      # how to build it again with other leaf values (set by who loaded it)
+        self.data_files: tuple = ()            # the files data leaves were read from
         self.consumers: list[list[int]] = [[] for _ in nodes]
         for node in nodes:
             # Nodes the builder named (`f.1`, a def body's `y.2`) are shown by `list` and in
@@ -184,11 +185,3 @@ def format_value(value, limit: int = 6) -> str:
         return f"array{arr.shape}"
     return np.array2string(arr, precision=4, separator=", ", suppress_small=False,
                            formatter={"float_kind": format_number}).replace("\n", "")
-
-
-def format_number(x: float) -> str:
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x)) if x != 0 or math.copysign(1, x) > 0 else "0"
-    return f"{x:.6g}"

@@ -9,11 +9,9 @@ import zipfile
 import numpy as np
 
 from ..files import MAX_DATA_BYTES, read_limited
+from ..graph.arguments import size_error
 from ..graph.data import NpyError, decode_npy
 from ..lang import BpError
-
-MAX_DRAWN = 2 ** 26          # random numbers drawn for one input (512 MiB of float64)
-
 
 def _raw(path: str, what: str) -> bytes:
     try:
@@ -130,7 +128,7 @@ def _shape(importer, shown: str, dims, sizes: dict) -> tuple:
         else:
             raise importer.error(f"input '{shown}' is declared {_show(dims)}: the size of axis {axis} is not "
                                  "known; give its values with --inputs or --set")
-    if np.prod(shape, dtype=float) > MAX_DRAWN:
-        raise importer.error(f"input '{shown}' would hold {np.prod(shape, dtype=float):.3g} numbers {tuple(shape)}; "
-                             f"bpdebug draws at most {MAX_DRAWN} (a smaller --batch, or --inputs)")
+    too_big = size_error(f"input '{shown}'", shape)       # the one limit on every tensor
+    if too_big is not None:
+        raise importer.error(too_big.message, f"{too_big.hint}; or a smaller --batch, or values given with --inputs")
     return tuple(shape)

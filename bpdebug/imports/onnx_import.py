@@ -99,6 +99,8 @@ class Importer:
         constant = {t.name for t in g.initializer if not _is_float(t.data_type)}
         unknown: dict[str, list] = {}
         for node in g.node:
+            if not node.output or not node.output[0]:
+                raise self.error(f"node '{node.name}' ({node.op_type}) has no output: the model is damaged")
             if node.op_type == "BatchNormalization":
                 self.frozen.update(node.input[3:5])
             inputs = [x for x in node.input if x]
@@ -134,8 +136,7 @@ class Importer:
     # ---- one node -------------------------------------------------------------------------------
     def _node(self, node) -> None:
         ins = [self.tensor(x) if x else None for x in node.input]
-        attrs = {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
-        attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
+        attrs = self._attributes(node)
         given = [x for x in ins if x is not None]
         if node.op_type in ("Constant", "Shape") or given and all(isinstance(x, np.ndarray) for x in given):
             for name, value in zip(node.output, self._folded(node, ins, attrs)):
@@ -161,6 +162,26 @@ class Importer:
         for extra in node.output[1:]:
             if extra:
                 self.unavailable[extra] = node.name or out
+
+    def _attributes(self, node) -> dict:
+        """The node's attributes, each of the type its op's schema gives it: a damaged model
+        can hold `alpha` as a graph, which no mapping expects."""
+        from onnx import AttributeProto, defs
+
+        try:
+            schema = defs.get_schema(node.op_type, self.opset, node.domain).attributes
+        except defs.SchemaError:                 # not an ONNX op: _check_ops names it
+            schema = {}
+        attrs = {}
+        for a in node.attribute:
+            want = schema.get(a.name)
+            if want is not None and a.type != want.type:
+                kind = AttributeProto.AttributeType.Name
+                raise self.error(f"attribute '{a.name}' holds {kind(a.type)}, where {node.op_type} takes "
+                                 f"{kind(want.type)}", "the model is damaged, or was not written by an ONNX exporter")
+            value = self.helper.get_attribute_value(a)
+            attrs[a.name] = value.decode(errors="backslashreplace") if isinstance(value, bytes) else value
+        return attrs
 
     def _folded(self, node, ins: list, attrs: dict) -> list:
         if node.op_type == "Shape":   # every shape is known when the graph is built
@@ -193,8 +214,10 @@ class Importer:
             given = self.given(shown, name)
             if given is not None and given.shape != value.shape:
                 raise self.error(f"'{shown}' has shape {value.shape}; the value given has shape {given.shape}")
-            self._input(name, shown, value.astype(float) if given is None else given,
-                        "leaf" if name in self.frozen else "param")
+            if given is None:
+                with np.errstate(invalid="ignore"):   # a signalling nan (a damaged float) stays a nan
+                    given = value.astype(float)
+            self._input(name, shown, given, "leaf" if name in self.frozen else "param")
             return self.env[name]
         if name in self.unavailable:
             raise self.error(f"tensor '{name}' is an extra output of node '{self.unavailable[name]}', "

@@ -48,7 +48,29 @@ def load_model(path: str, values: dict | None = None, options: ModelOptions | No
         model = onnx.load_model_from_string(raw)
     except Exception as err:   # protobuf's DecodeError and friends
         raise BpError(f"{path} is not an ONNX model ({type(err).__name__}: {err})", filename=path) from None
+    _check_damage(model, path)
     return import_model(model, path, values, options or ModelOptions())
+
+
+def _check_damage(model, path: str) -> None:
+    """What protobuf decodes from a damaged file but neither onnx nor bpdebug takes, said once
+    here: a name that is not UTF-8 (protobuf hands it over as bytes), a data type no ONNX
+    version has."""
+    from onnx import helper
+
+    g = model.graph
+    for t in g.initializer:
+        try:
+            helper.tensor_dtype_to_np_dtype(t.data_type) if t.data_type else None
+        except KeyError:
+            raise BpError(f"{path} is damaged: initializer '{t.name}' has data type {t.data_type}, "
+                          "which ONNX does not define", filename=path) from None
+    names = [o.domain for o in model.opset_import] + [t.name for t in g.initializer]
+    names += [v.name for v in (*g.input, *g.output)]
+    for n in g.node:
+        names += [n.op_type, n.domain, n.name, *n.input, *n.output, *(a.name for a in n.attribute)]
+    if any(isinstance(name, bytes) for name in names):
+        raise BpError(f"{path} is damaged: it holds a name that is not UTF-8 text", filename=path)
 
 
 def import_model(model, path: str, values: dict | None, options: ModelOptions):

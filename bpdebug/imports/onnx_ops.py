@@ -12,6 +12,8 @@ Attributes a mapping does not name are refused, so no ONNX option is ever silent
 """
 from __future__ import annotations
 
+from ..numbers import MAX_INT, whole
+
 
 def _same(name: str):
     """The ONNX op is ours, input for input."""
@@ -91,11 +93,23 @@ def _unsqueeze(e, x, axes_input=None, *, axes=None):
     return e.op("reshape", x, shape=tuple(shape))
 
 
+def _wholes(e, values, what: str, count: int, lo: int) -> tuple:
+    """An attribute of `count` whole numbers from `lo` (strides, pads, kernel_shape), checked by
+    the rule every number a user gives goes through: a damaged model can hold a stride of 0."""
+    if len(values) != count:
+        e.fail(f"{what} takes {count} numbers here (2-D images); got {list(values)}")
+    try:
+        return tuple(whole(v, lo, MAX_INT) for v in values)
+    except ValueError as err:
+        e.fail(f"each of {what} {err}")
+
+
 def _window(e, x, w_shape, pads, strides, auto_pad, dilations, what: str) -> dict:
     """conv2d's and the pools' stride and padding from ONNX's attributes, or why they cannot be."""
     if len(e.shape(x)) != 4:
         e.fail(f"{what} of images (N, C, H, W) only; the input has shape {e.shape(x)}")
-    strides = tuple(strides or (1, 1))
+    strides = _wholes(e, strides or (1, 1), "strides", 2, 1)
+    pads = pads and _wholes(e, pads, "pads", 4, 0)
     if dilations and any(d != 1 for d in dilations):
         e.fail(f"{what} with dilations {list(dilations)} is not supported")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -120,8 +134,7 @@ def _conv(e, x, w, b=None, *, kernel_shape=None, pads=None, strides=None, dilati
 def _pool(name: str, what: str):
     def emit(e, x, *, kernel_shape=None, pads=None, strides=None, auto_pad="NOTSET", ceil_mode=0, dilations=None,
              storage_order=0, count_include_pad=0):
-        if not kernel_shape or len(kernel_shape) != 2:
-            e.fail(f"{what} needs a 2-D kernel_shape; got {kernel_shape}")
+        kernel_shape = _wholes(e, kernel_shape or (), "kernel_shape", 2, 1)
         window = _window(e, x, kernel_shape, pads, strides, auto_pad, dilations, what)
         if window["padding"] != (0, 0):
             e.fail(f"{what} with padding is not supported")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import numbers
+from ..numbers import MAX_INT
 from .errors import BpError, Span
 
 # The op a comparison or an augmented assignment is written with (`x > 0` is gt, `c += e` add).
@@ -152,10 +154,11 @@ def index_parts(e: Index) -> tuple:
             raise BpError("an index must be a whole number written here, such as x[0], x[-1] or x[1:3]",
                           part.span, hint="indices computed from values are not supported; a 0/1 mask "
                           "such as x * (x > 0) picks elements by their value")
-        if not (abs(part.value) < 2 ** 53 and part.value == int(part.value)):   # inf and nan fail too
-            raise BpError(f"an index must be a whole number of a sensible size, not {part.value:g}",
-                          part.span, hint="indices count elements from 0 (or from the end, with -1)")
-        return int(part.value)
+        try:
+            return numbers.whole(part.value, -MAX_INT, MAX_INT)
+        except ValueError as err:
+            raise BpError(f"an index {err}", part.span,
+                          hint="indices count elements from 0 (or from the end, with -1)") from None
 
     return tuple(slice(*(None if p is None else whole(p) for p in (k.start, k.stop, k.step)))
                  if isinstance(k, Slice) else whole(k) for k in e.key)

@@ -19,7 +19,7 @@ def _reduced_count(shape, axis) -> int:
 
 def _nonempty(shape, axis, name) -> tuple:
     if any(shape[a] == 0 for a in axes_of(axis, len(shape))):
-        raise ValueError(f"{name} over an empty axis has no value")
+        raise ValueError(f"{name} over an empty axis has no value")   # mean's would be 0/0
     return reduced_shape(shape, axis)
 
 
@@ -147,7 +147,7 @@ OPS = [
        "sum({0})", ("1",), shape=reduced_shape, attrs={"axis": None}),
     Op("mean", 1, lambda x, axis: np.mean(x, axis=axis),
        lambda g, out, x, axis: (_expand_reduced(g, np.shape(x), axis) / _reduced_count(np.shape(x), axis),),
-       "mean({0})", ("1/n",), shape=reduced_shape, attrs={"axis": None}),
+       "mean({0})", ("1/n",), shape=lambda s, axis: _nonempty(s, axis, "mean"), attrs={"axis": None}),
     _extreme("max", np.max, np.argmax, "max"),
     _extreme("min", np.min, np.argmin, "min"),
     Op("logsumexp", 1, _logsumexp,

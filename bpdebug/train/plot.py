@@ -24,7 +24,11 @@ def plot_lines(values, width: int = 60, height: int = 8, points=()) -> list[str]
     lo, hi = min(finite), max(finite)
     log = lo > 0 and hi > 100 * lo
     scale = math.log10 if log else float
-    bottom, span = scale(lo), (scale(hi) - scale(lo)) or 1.0
+    bottom = scale(lo)
+    half_span = (scale(hi) / 2 - bottom / 2) or 1.0    # halves: hi - lo overflows from -1e308 to 1e308
+
+    def height_of(y: float) -> float:      # 0 at the bottom, 1 at the top
+        return (scale(y) / 2 - bottom / 2) / half_span
     cols, rows = min(2 * width, len(ys)), 4 * height
     grid = [[0] * ((cols + 1) // 2) for _ in range(height)]
     previous = None
@@ -33,7 +37,7 @@ def plot_lines(values, width: int = 60, height: int = 8, points=()) -> list[str]
         if not bucket:
             previous = None
             continue
-        levels = [round((scale(y) - bottom) / span * (rows - 1)) for y in bucket]
+        levels = [round(height_of(y) * (rows - 1)) for y in bucket]
         last = levels[-1]
         if previous is not None:  # join to where the previous column ended
             levels.append(previous)
@@ -44,7 +48,7 @@ def plot_lines(values, width: int = 60, height: int = 8, points=()) -> list[str]
     cells = [[chr(0x2800 + bits) for bits in row] for row in grid]
     for k, v in marks:
         x = min(cols - 1, max(0, (k - 1) * cols // len(ys)))
-        r = rows - 1 - round((scale(v) - bottom) / span * (rows - 1))
+        r = rows - 1 - round(height_of(v) * (rows - 1))
         cells[r // 4][x // 2] = POINT
     labels = [format_number(hi)] + [""] * (height - 2) + [format_number(lo)] if height > 1 else [format_number(hi)]
     pad = max(len(s) for s in labels)

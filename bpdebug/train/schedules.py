@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..numbers import MAX_COUNT, real, whole
+
 SCHEDULES = ("constant", "linear", "cosine", "step:EVERY:FACTOR")
 
 
@@ -57,13 +59,13 @@ def parse_schedule(text: str, lr_end: float = 0.0, steps: int | None = None) -> 
         if len(parts) != 3:
             raise ValueError(f"expected step:EVERY:FACTOR, such as step:100:0.5, got '{text}'")
         every, factor = parts[1], parts[2]
-        if not (every.isascii() and every.isdigit() and 0 < len(every) <= 9 and int(every) >= 1):
-            raise ValueError(f"EVERY in step:EVERY:FACTOR must be a whole number of steps from 1 to 999999999, got '{every}'")
         try:
-            f = float(factor)
-        except ValueError:
-            f = math.nan
-        if not (math.isfinite(f) and f > 0):
-            raise ValueError(f"FACTOR in step:EVERY:FACTOR must be a positive number, got '{factor}'")
-        return Schedule("step", int(every), f)
+            every = whole(every, 1, MAX_COUNT)
+        except ValueError as err:
+            raise ValueError(f"EVERY in step:EVERY:FACTOR {err}") from None
+        try:
+            f = real(factor, 0, lo_open=True)
+        except ValueError as err:
+            raise ValueError(f"FACTOR in step:EVERY:FACTOR {err}") from None
+        return Schedule("step", every, f)
     raise ValueError(f"unknown schedule '{text}'; the schedules are {', '.join(SCHEDULES)}")

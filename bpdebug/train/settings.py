@@ -6,14 +6,13 @@ names the setting (located at the statement, for the program's).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 from ..lang import BpError, ast, did_you_mean
+from ..numbers import MAX_COUNT, real, shown, whole
 from .optimizers import OPTIMIZERS, make_optimizer
 from .schedules import SCHEDULES, parse_schedule
 
-MAX_STEPS = 10**9
 METRICS = ("accuracy",)
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "adam": 0.001}
 
@@ -68,61 +67,31 @@ NAMES = tuple(f.name for f in fields(Settings))
 
 # ---- values: each setting's conversion from text (the command line, a name in the program) or
 # a number (the program), with its range ------------------------------------------------------
-def _shown(raw) -> str:
-    return f"{raw:g}" if isinstance(raw, float) else str(raw)
-
-
-def _number(raw) -> float:
-    if isinstance(raw, float):
-        return raw
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number, got '{raw}'") from None
-
-
 def _positive(raw) -> float:
-    x = _number(raw)
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"must be a positive number, got {_shown(raw)}")
-    return x
+    return real(raw, 0, lo_open=True)
 
 
 def _at_least_zero(raw) -> float:
-    x = _number(raw)
-    if not (math.isfinite(x) and x >= 0):
-        raise ValueError(f"must be a number of at least 0, got {_shown(raw)}")
-    return x
+    return real(raw, 0)
 
 
 def _below_one(raw) -> float:
-    x = _number(raw)
-    if not 0 <= x < 1:
-        raise ValueError(f"must be at least 0 and less than 1, got {_shown(raw)}")
-    return x
+    return real(raw, 0, 1, hi_open=True)
 
 
 def _share(raw) -> float:
-    x = _number(raw)
-    if not 0 < x < 1:
-        raise ValueError(f"must be a fraction between 0 and 1 (such as 0.2), got {_shown(raw)}")
-    return x
+    return real(raw, 0, 1, lo_open=True, hi_open=True, example="0.2")
 
 
 def _whole(low: int, high: int):
-    def convert(raw) -> int:
-        x = _number(raw)
-        if not (math.isfinite(x) and x == int(x) and low <= x <= high):
-            raise ValueError(f"must be a whole number from {low} to {high}, got {_shown(raw)}")
-        return int(x)
-    return convert
+    return lambda raw: whole(raw, low, high)
 
 
 def _choice(options):
     def convert(raw) -> str:
         if raw not in options:
             hint = did_you_mean(str(raw), options)
-            raise ValueError(f"must be one of {', '.join(options)}, got '{_shown(raw)}'" + (f" ({hint})" if hint else ""))
+            raise ValueError(f"must be one of {', '.join(options)}, got '{shown(raw)}'" + (f" ({hint})" if hint else ""))
         return raw
     return convert
 
@@ -132,12 +101,12 @@ def _flag(raw) -> bool:
         return True
     if raw in (False, "false", 0.0):
         return False
-    raise ValueError(f"must be true or false, got {_shown(raw)}")
+    raise ValueError(f"must be true or false, got {shown(raw)}")
 
 
 def _schedule(raw) -> str:
     if not isinstance(raw, str):
-        raise ValueError(f"must be one of {', '.join(SCHEDULES)}, got {_shown(raw)}")
+        raise ValueError(f"must be one of {', '.join(SCHEDULES)}, got {shown(raw)}")
     try:
         parse_schedule(raw, steps=1)
     except ValueError as err:
@@ -148,9 +117,9 @@ def _schedule(raw) -> str:
 CONVERT = {
     "lr": _positive, "optimizer": _choice(OPTIMIZERS), "momentum": _below_one, "nesterov": _flag,
     "beta1": _below_one, "beta2": _below_one, "eps": _positive, "weight_decay": _at_least_zero,
-    "schedule": _schedule, "lr_end": _at_least_zero, "steps": _whole(1, MAX_STEPS),
-    "batch": _whole(1, MAX_STEPS), "seed": _whole(0, 2**63 - 1), "val": _share,
-    "eval_every": _whole(1, MAX_STEPS), "metric": _choice(METRICS),
+    "schedule": _schedule, "lr_end": _at_least_zero, "steps": _whole(1, MAX_COUNT),
+    "batch": _whole(1, MAX_COUNT), "seed": _whole(0, 2**63 - 1), "val": _share,
+    "eval_every": _whole(1, MAX_COUNT), "metric": _choice(METRICS),
 }
 
 

@@ -5,11 +5,14 @@ data: it is read with np.load(allow_pickle=False), never unpickled.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 
 import numpy as np
 
 from ..files import MAX_DATA_BYTES, read_limited
+from ..graph.arguments import size_error
+from ..graph.data import npy_header
 from ..lang import BpError, did_you_mean
 
 
@@ -32,6 +35,7 @@ def read_params(path: str) -> dict:
         raise BpError(f"{path} is not an .npz file{what}",
                       hint="--save OUT.npz writes one, as does np.savez(OUT, **{name: value})")
     try:
+        _check_sizes(raw, path)
         with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
@@ -41,6 +45,22 @@ def read_params(path: str) -> dict:
         if value.dtype.kind not in "biuf":
             raise BpError(f"{path}: '{name}' holds {value.dtype} values; params are numbers")
     return {name: value.astype(float) for name, value in arrays.items()}
+
+
+def _check_sizes(raw: bytes, path: str) -> None:
+    """Refuse a member whose header promises more than the member holds, or more elements than
+    a tensor may have: numpy allocates what the header says before it reads."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as f:
+                shape, dtype = npy_header(f)
+                name = info.filename.removesuffix(".npy")
+                if not dtype.hasobject and math.prod(shape) * dtype.itemsize > info.file_size - f.tell():
+                    raise BpError(f"{path} is damaged: '{name}' promises shape {shape} of {dtype} "
+                                  f"in {info.file_size} bytes")
+                err = size_error(f"{path}: '{name}'", shape)
+                if err is not None:
+                    raise err
 
 
 def load_params(session, path: str, skip=()) -> dict:

@@ -22,6 +22,7 @@ from time import perf_counter
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import Footer, Label
@@ -314,6 +315,9 @@ class BpDebugApp(TrainingKeys, App):
 
     # ---- keys ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
+        if action == "escape" and isinstance(self.screen, CommandPalette):
+            return None        # the palette closes itself, stopping its search; popped from here, the
+                               # search went on and looked for the palette's list after it was gone
         if action in self.TRAINING_ACTIONS and self.training is None:
             return False       # hidden: the program has no params to train
         if action in self.LETTER_ACTIONS and (
@@ -404,8 +408,9 @@ class BpDebugApp(TrainingKeys, App):
 
     def action_toggle_breakpoint(self) -> None:
         s = self.session
-        graph = self.query_one(GraphView)
-        i = graph.selected_box.node if self.screen.has_class("-graph") else self.nodes.cursor
+        box = self.query_one(GraphView).selected_box if self.screen.has_class("-graph") else None
+        # the graph's selected box; the list's row when the graph is not drawn yet (`g b` in one burst)
+        i = box.node if box is not None else self.nodes.cursor
         name = s.graph.nodes[i].name
         on_node = [b for b in s.breakpoints if b.node == i]
         if on_node:

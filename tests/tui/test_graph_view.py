@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual import events
+
 import bpdebug
 from bpdebug.tui.app import BpDebugApp
 from bpdebug.tui.widgets.graph_view import GraphView
@@ -119,4 +121,21 @@ def test_g_scrolls_the_current_node_into_view_when_the_graph_is_bigger_than_the_
             view = app.query_one(GraphView)
             assert view.grid.width > 80                  # the picture does not fit: it must scroll
             assert f"║ {current} = " in screen_text(app)   # the current node's box is on screen
+    run(go())
+
+
+def test_b_right_after_g_before_the_graph_is_drawn_breaks_on_the_row_in_view():
+    """`g b` in one burst (a paste, a fast typist: found by tests/tui/test_random_keys.py): the
+    graph has no drawing yet, so b sets the breakpoint on the list's row, which the graph opens on."""
+    async def go():
+        s = load(SEED)
+        app = BpDebugApp(s)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("down", "down", "down")              # the row of q
+            for key in "gb":                                       # both before the graph's first draw
+                app.post_message(events.Key(key, key))
+            await pilot.pause()
+            assert app.is_running and [b.node for b in s.breakpoints] == [s.graph.index("q")]
+            await pilot.press("b")                                 # drawn now: the box of q, taken off
+            assert app.query_one(GraphView).selected_box.name == "q" and s.breakpoints == []
     run(go())
