@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark
 from lark.exceptions import GrammarError, UnexpectedInput
@@ -95,7 +95,7 @@ def test_conditions_lex_and_parse_as_with_larks_own_lexer(text):
     assert_same_as_lark(text, "condition")
 
 
-@GRAMMAR_FUZZ
+@settings(GRAMMAR_FUZZ, max_examples=30)   # test_parser.py runs the grammar's programs too
 @given(PROGRAMS)
 def test_generated_programs_lex_and_parse_as_with_larks_own_lexer(text):
     assert_same_as_lark(text)
