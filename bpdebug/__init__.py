@@ -1,10 +1,9 @@
 """bpdebug: a step-through debugger for backpropagation."""
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from pathlib import Path
 
+from .collector import collector_paused
 from .lang import BpError
 
 __version__ = "0.1.0"
@@ -19,26 +18,32 @@ def load(text: str, filename: str | None = None, values: dict | None = None, ops
     `ops` adds functions written in Python: ops made with `@op`, a module holding them, or a
     list of either."""
     from .engine import Session
-    from .graph import build
-    from .lang import parse_program
-    from .train.program import read_program
 
     table = None
     if ops is not None:
         from .imports.python_ops import ops_table
         table = ops_table(ops)
-    with _collector_paused():
-        program = parse_program(text, filename)
-        base = Path(filename).resolve().parent if filename else Path.cwd()
-        try:
-            graph = build(program, base, values, table)
-            # What the program says about its training (`train lr=2`, the loss's prediction),
-            # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
-            graph.training = read_program(program, graph.nodes[graph.output].name)
-        except BpError as err:
-            raise err.located(text, filename)
+    with collector_paused():   # the syntax tree, freed inside, is not there for it to walk after
+        graph = _graph(text, filename, values, table)
     graph.origin = _Program(text, filename, ops)
     return Session(graph)
+
+
+def _graph(text: str, filename: str | None, values: dict | None, table):
+    from .graph import build
+    from .lang import parse_program
+    from .train.program import read_program
+
+    program = parse_program(text, filename)
+    base = Path(filename).resolve().parent if filename else Path.cwd()
+    try:
+        graph = build(program, base, values, table)
+        # What the program says about its training (`train lr=2`, the loss's prediction),
+        # read here where the syntax tree is at hand (bpdebug.train.program_training reads it).
+        graph.training = read_program(program, graph.nodes[graph.output].name)
+    except BpError as err:
+        raise err.located(text, filename)
+    return graph
 
 
 class _Program:
@@ -55,20 +60,6 @@ class _Program:
             return {}
         from .imports.python_ops import ops_table
         return {"ops": sorted(ops_table(self.ops))}
-
-
-@contextmanager
-def _collector_paused():
-    """Parsing and building make several objects a token and no reference cycles; Python's
-    cycle collector, woken every 700 allocations to walk them all again, took 40% of the
-    time to load a 100,000-node program."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_file(path, values: dict | None = None, ops=None) -> "Session":

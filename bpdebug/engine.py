@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from .check.breaks import SPECIAL_BREAKS
+from .collector import collector_paused
 from .conditions import Expression
 from .events import (BACKWARD, DONE, FORWARD, StepEvent, call_event, enclosing_call,  # noqa: F401
                      plain as _plain, received, running_sums, step_event)
@@ -72,7 +73,8 @@ class Session:
     @cached_property
     def kernel(self) -> Kernel:
         """Built when first needed: a replay of a trace steps without ever computing."""
-        return Kernel(self.graph)
+        with collector_paused():
+            return Kernel(self.graph)
 
     # ---- position -------------------------------------------------------------------------
     def restart(self) -> None:

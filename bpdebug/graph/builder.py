@@ -69,25 +69,34 @@ class _Builder(NameRules, CallRules):
 
     def add(self, name, op, inputs=(), *, kind="op", value=None, attrs=None, span=None) -> int:
         attrs = {**op.attrs, **attrs} if attrs else dict(op.attrs)   # every attribute, defaults included
+        nodes = self.nodes
         if kind == "op":
-            shapes = [self.nodes[j].shape for j in inputs]
-            try:
-                shape = infer_shape(op, shapes, attrs)
-            except (ValueError, TypeError, np.exceptions.AxisError) as err:
-                names = [self.nodes[j].name for j in inputs]
-                both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
-                raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
-                                 span, hint=_shape_hint(op, str(err))) from None
-            check_size(self, f"node '{name}' ({op.name})", shape, span)
-            needs = not op.constant and any(self.nodes[j].needs_grad for j in inputs)
+            shapes = [nodes[j].shape for j in inputs]
+            if op.elementwise and op.shape is None and shapes and not any(shapes):   # scalars: most nodes
+                shape = ()
+            else:
+                shape = self.checked_shape(name, op, inputs, shapes, attrs, span)
+            needs = not op.constant and any([nodes[j].needs_grad for j in inputs])
         else:
             shape = np.shape(value)
             check_size(self, f"{kind} '{name}'", shape, span)
             needs = kind in LEAF_KINDS
-        node = Node(len(self.nodes), name, op, tuple(inputs), tuple(shape), kind, value, attrs, span,
+        node = Node(len(nodes), name, op, tuple(inputs), tuple(shape), kind, value, attrs, span,
                     self.call_stack[-1] if self.call_stack else None, needs)
-        self.nodes.append(node)
+        nodes.append(node)
         return node.index
+
+    def checked_shape(self, name, op, inputs, shapes: list, attrs: dict, span) -> tuple:
+        """The shape of a new node from its op's shape rule, within the size limit."""
+        try:
+            shape = infer_shape(op, shapes, attrs)
+        except (ValueError, TypeError, np.exceptions.AxisError) as err:
+            names = [self.nodes[j].name for j in inputs]
+            both = " and ".join(f"'{n}' {s}" for n, s in zip(names, shapes))
+            raise self.error(f"shapes do not fit at node '{name}' ({op.name}): {both}",
+                             span, hint=_shape_hint(op, str(err))) from None
+        check_size(self, f"node '{name}' ({op.name})", shape, span)
+        return shape
 
     # ---- statements ---------------------------------------------------------------------
     def build(self) -> Graph:
@@ -111,7 +120,7 @@ class _Builder(NameRules, CallRules):
             base, k = split_version(key)
             if k is not None and k == self.versions.get(base, 0) > 1:
                 self.values[base] = self.values.pop(key)
-        used = _names_used(statements)
+        used = _names_used(statements) if self.values else set()
         for name, value in self.values.items():
             if name in assigned:
                 continue
@@ -213,37 +222,45 @@ class _Builder(NameRules, CallRules):
         stack = [(root, None)]
         while stack:
             e, n = stack.pop()   # n: how many inputs e's node takes, once its children are pushed
-            if isinstance(e, ast.Num):
-                results.append(self.add(self.fresh(), OPS["const"], kind="const", value=e.value, span=e.span))
-            elif isinstance(e, ast.Name):
+            kind = type(e)       # (most common first: a large program makes several a node)
+            if n is not None:
+                args = results[len(results) - n:] if n else []
+                del results[len(results) - n:]
+                results.append(self.apply(e, args, env, target if not stack else None))
+            elif kind is ast.Name:
                 results.append(self.lookup(e, env))
-            elif isinstance(e, ast.Str):
+            elif kind is ast.Binary:
+                left, right = e.left, e.right
+                if type(left) is ast.Name and type(right) is ast.Name:   # `a + b`, without the stack
+                    args = [self.lookup(left, env), self.lookup(right, env)]
+                    results.append(self.apply(e, args, env, target if not stack else None))
+                else:
+                    stack.extend(((e, 2), (right, None), (left, None)))
+            elif kind is ast.Num:
+                results.append(self.add(self.fresh(), OPS["const"], kind="const", value=e.value, span=e.span))
+            elif kind is ast.Str:
                 raise self.error("a string is only allowed as an argument of csv(...) or npy(...)", e.span)
             elif is_constant(e):
                 results.append(self.add(self.fresh(), OPS["const"], kind="const",
                                         value=constant(self, e), span=e.span))
-            elif isinstance(e, ast.Tensor):
+            elif kind is ast.Tensor:
                 item = first_non_number(e)
                 raise self.error("a tensor literal holds numbers only", item.span, _missing_comma(item)
                                  or "build tensors from nodes with ops, or make this a leaf")
-            elif n is None:
-                if isinstance(e, ast.Call):
+            else:
+                if kind is ast.Call:
                     e = resolve(self, e)
                     self.check_call(e)
                 children = self.children(e)
                 stack.append((e, len(children)))
                 stack.extend((c, None) for c in reversed(children))
-            else:
-                args = results[len(results) - n:] if n else []
-                del results[len(results) - n:]
-                results.append(self.apply(e, args, env, target if not stack else None))
         (index,) = results
         return index
 
     def lookup(self, e: ast.Name, env: dict) -> int:
         if e.name in env:
             return env[e.name]
-        if e.name in self.names and env.get("__def__") is None:
+        if not env and e.name in self.names:   # outside a def (a def's env names it)
             return self.names[e.name]
         if env.get("__def__") is not None:
             d = env["__def__"]
@@ -252,17 +269,18 @@ class _Builder(NameRules, CallRules):
         raise self.unknown_name(e)
 
     def apply(self, e, args: list[int], env: dict, root_name: str | None) -> int:
-        if isinstance(e, ast.Call) and e.func in self.defs and not self.defs[e.func].grads:
+        kind = type(e)
+        if kind is ast.Binary:
+            if e.op not in BINARY:
+                raise self.error(f"'{e.op}' belongs in breakpoint conditions, not in programs", e.span)
+            return self.add(root_name or self.fresh(), OPS[e.op], args, span=e.span)
+        if kind is ast.Call and e.func in self.defs and not self.defs[e.func].grads:
             return self.call_def(e, args, root_name)  # names its return node after the body's
         name = root_name or self.fresh()
-        if isinstance(e, ast.Unary):
+        if kind is ast.Unary:
             if e.op != "neg":
                 raise self.error("'not' belongs in breakpoint conditions, not in programs", e.span)
             return self.add(name, OPS["neg"], args, span=e.span)
-        if isinstance(e, ast.Binary):
-            if e.op not in BINARY:
-                raise self.error(f"'{e.op}' belongs in breakpoint conditions, not in programs", e.span)
-            return self.add(name, OPS[e.op], args, span=e.span)
         if isinstance(e, ast.Index):
             return self.add(name, OPS["index"], args, attrs={"key": self.index_key(e, args[0])}, span=e.span)
         assert isinstance(e, ast.Call)

@@ -51,24 +51,26 @@ class CallRules:
                              did_you_mean(name, [*FUNCTIONS, *self.defs, *INITIALIZERS, *self.user_ops]))
         overloads = (f"; {name}(x) of one argument reduces (axis= allowed), {name}(a, b) of two is "
                      "elementwise") if name in REDUCING and name not in self.user_ops else ""
-        how = (f"x.{name}(...) is {name}(x, ...); " if e.method else "") + usage(name, op)
         if op.arity == LIST:
             if len(e.args) != 1 or not isinstance(e.args[0], ast.Tensor) or not e.args[0].items:
                 raise self.error(f"{name}() takes one list of tensors, such as {name}([a, b], axis=0)", e.span,
-                                 how)
+                                 _how(e, op))
         elif not op.arity <= len(e.args) <= op.arity + len(op.positional):
             most = op.arity + len(op.positional)
             takes = f"{op.arity}" + {0: "", 1: f" or {most}"}.get(len(op.positional), f" to {most}")
-            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span, how)
+            raise self.error(f"{name}() takes {takes} argument(s), got {len(e.args)}{overloads}", e.span,
+                             _how(e, op))
         for key, _value, span in e.kwargs:
             if key not in op.attrs:
                 accepted = ", ".join(op.attrs) or "no keyword arguments"
                 raise self.error(f"{name}() has no argument '{key}' (it accepts {accepted}){overloads}", span,
-                                 did_you_mean(key, op.attrs) or how)
+                                 did_you_mean(key, op.attrs) or _how(e, op))
 
     def attr_values(self, e: ast.Call, op: Op) -> dict:
         """The attributes a call gives, positionally (reshape(x, [2, 3])) or by keyword, each
         checked for its kind."""
+        if not op.attrs:   # (check_call let no argument by name or position through)
+            return {}
         given = [(key, value, value.span) for key, value in zip(op.positional, e.args[max(op.arity, 0):])]
         attrs = {}
         for key, value, span in given + list(e.kwargs):
@@ -79,6 +81,11 @@ class CallRules:
             if default is REQUIRED and key not in attrs:
                 raise self.error(f"{e.func}() needs its {key}", e.span, usage(e.func, op))
         return attrs
+
+
+def _how(e: ast.Call, op: Op) -> str:
+    """How the call should read, for its error."""
+    return (f"x.{e.func}(...) is {e.func}(x, ...); " if e.method else "") + usage(e.func, op)
 
 
 def usage(name: str, op: Op) -> str:

@@ -29,7 +29,7 @@ def name_hint(name: str, names) -> str | None:
             f"'{base}' is assigned once, so it has no numbered versions")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     index: int
     name: str

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where a piece of source text is: 1-based line and column, end exclusive."""
+class Span(NamedTuple):
+    """Where a piece of source text is: 1-based line and column, end exclusive. (A named tuple:
+    loading makes several for each node, and a tuple is made in a third of a dataclass's time.)"""
 
     line: int
     column: int

@@ -1,15 +1,22 @@
-"""Parsing .bp text (and breakpoint conditions) with the Lark grammar in grammars/."""
+"""Parsing .bp text (and breakpoint conditions) with the Lark grammar in grammars/.
+
+Lark makes the parser from the grammar: its LALR table, the transformer's callbacks, the syntax
+errors. FastLexer (lexer.py) reads the text and the Driver (driver.py) runs the table, about
+twice as fast as Lark's own lexer and loop; a text with a syntax error is parsed again by Lark's
+own loop, which reports it."""
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
 from .errors import BpError, Span
+from .driver import Driver
+from .lexer import BracketNewlines, FastLexer
 
 _HERE = Path(__file__).resolve().parent.parent
 
@@ -22,23 +29,6 @@ def grammar_path() -> Path:
     raise FileNotFoundError("bpdebug.lark not found beside the package or in the checkout")
 
 
-class _BracketNewlines:
-    """Post-lexer: a newline inside (), [] continues the statement instead of ending it."""
-
-    always_accept = ("_NL",)
-
-    def process(self, stream):
-        depth = 0
-        for tok in stream:
-            if tok.type in ("LPAR", "LSQB"):
-                depth += 1
-            elif tok.type in ("RPAR", "RSQB"):
-                depth = max(0, depth - 1)
-            elif tok.type == "_NL" and depth:
-                continue
-            yield tok
-
-
 def _span(x) -> Span:
     if isinstance(x, Token):
         return Span(x.line, x.column, x.end_line, x.end_column)
@@ -46,7 +36,9 @@ def _span(x) -> Span:
 
 
 def _over(first, last) -> Span:
-    a, b = _span(first), _span(last)
+    """From the start of `first` to the end of `last` (tokens or AST nodes)."""
+    a = first if isinstance(first, Token) else first.span
+    b = last if isinstance(last, Token) else last.span
     return Span(a.line, a.column, b.end_line, b.end_column)
 
 
@@ -66,123 +58,160 @@ def _arguments(items) -> tuple[tuple, tuple]:
     return positional, kwargs
 
 
-
-@v_args(inline=True)
 class _ToAst(Transformer):
-    """Builds the AST while the LALR parser reduces (keep_all_tokens gives exact spans)."""
+    """Builds the AST while the LALR parser reduces (keep_all_tokens gives exact spans). Each
+    method takes the rule's children as one list, Lark's cheapest way to call it: a large
+    program makes several calls a node."""
 
-    def number(self, tok):
-        return ast.Num(float(tok), _span(tok))
+    def number(self, c):
+        return ast.Num(float(c[0]), _span(c[0]))
 
-    def string(self, tok):
-        return ast.Str(str(tok)[1:-1], _span(tok))
+    def string(self, c):
+        return ast.Str(c[0].value[1:-1], _span(c[0]))
 
-    def name(self, tok):
-        return ast.Name(str(tok), _span(tok))
+    def name(self, c):
+        tok = c[0]
+        return ast.Name(tok.value, Span(tok.line, tok.column, tok.end_line, tok.end_column))
 
-    def tensor(self, *items):
-        return ast.Tensor(tuple(_values(items)), _over(items[0], items[-1]))
+    def tensor(self, c):
+        return ast.Tensor(tuple(_values(c)), _over(c[0], c[-1]))
 
-    def paren(self, lpar, expr, rpar):
-        return expr
+    def paren(self, c):
+        return c[1]
 
-    def pos(self, plus, operand):
-        return operand
+    def pos(self, c):
+        return c[1]
 
-    def neg(self, minus, operand):
+    def neg(self, c):
+        minus, operand = c
         span = _over(minus, operand)
         if isinstance(operand, ast.Num):  # fold `-2` so literals stay literals
             return ast.Num(-operand.value, span)
         return ast.Unary("neg", operand, span)
 
-    def not_(self, keyword, operand):
-        return ast.Unary("not", operand, _over(keyword, operand))
+    def not_(self, c):
+        return ast.Unary("not", c[1], _over(c[0], c[1]))
 
     def _binary(op):
-        def build(self, left, token, right):
-            return ast.Binary(op, left, right, _over(left, right))
+        def build(self, c):
+            left, _, right = c
+            a, b = left.span, right.span
+            return ast.Binary(op, left, right, Span(a.line, a.column, b.end_line, b.end_column))
         return build
 
     add, sub, mul, div = _binary("add"), _binary("sub"), _binary("mul"), _binary("div")
     matmul, pow, or_, and_ = _binary("matmul"), _binary("pow"), _binary("or"), _binary("and")
 
-    def compare(self, left, op, right):
-        return ast.Binary(ast.COMPARISONS[str(op)], left, right, _over(left, right))
+    def compare(self, c):
+        left, op, right = c
+        return ast.Binary(ast.COMPARISONS[op.value], left, right, _over(left, right))
 
-    def kwarg(self, name, eq, value):
-        return ("kwarg", str(name), value, _span(name))
+    def kwarg(self, c):
+        name, _, value = c
+        return ("kwarg", name.value, value, _span(name))
 
-    def call(self, func, *rest):
+    def call(self, c):
+        func, rest = c[0], c[1:]
         positional, kwargs = _arguments(rest)
-        return ast.Call(str(func), positional, kwargs, _over(func, rest[-1]), _span(func))
+        return ast.Call(func.value, positional, kwargs, _over(func, rest[-1]), _span(func))
 
-    def method(self, receiver, dot, func, *rest):
+    def method(self, c):
+        receiver, _, func, *rest = c
         positional, kwargs = _arguments(rest)
-        return ast.Call(str(func), (receiver, *positional), kwargs, _over(receiver, rest[-1]),
+        return ast.Call(func.value, (receiver, *positional), kwargs, _over(receiver, rest[-1]),
                         _span(func), method=True)
 
-    def index(self, operand, *rest):
-        return ast.Index(operand, tuple(_values(rest)), _over(operand, rest[-1]))
+    def index(self, c):
+        return ast.Index(c[0], tuple(_values(c[1:])), _over(c[0], c[-1]))
 
-    def slice(self, *items):
+    def slice(self, c):
         parts, at = [None, None, None], 0
-        for item in items:
+        for item in c:
             if isinstance(item, Token):   # a ':' moves on to the next part
                 at += 1
             else:
                 parts[at] = item
-        return ast.Slice(*parts, _over(items[0], items[-1]))
+        return ast.Slice(*parts, _over(c[0], c[-1]))
 
-    def _assign(kind):
-        def build(self, *items):
-            name, expr = _values(items)
-            return ast.Assign(str(name), expr, kind, _over(items[0], expr), _span(name))
+    def assign(self, c):
+        name, _, expr = c
+        name_span = Span(name.line, name.column, name.end_line, name.end_column)
+        b = expr.span
+        return ast.Assign(name.value, expr, "", Span(name.line, name.column, b.end_line, b.end_column), name_span)
+
+    def _keyword_assign(kind):
+        def build(self, c):
+            keyword, name, _, expr = c
+            return ast.Assign(name.value, expr, kind, _over(keyword, expr), _span(name))
         return build
 
-    assign, param, loss, data = _assign(""), _assign("param"), _assign("loss"), _assign("data")
+    param, loss, data = _keyword_assign("param"), _keyword_assign("loss"), _keyword_assign("data")
 
-    def augassign(self, name, op, expr):
+    def augassign(self, c):
         # `c += e` is `c = c + (e)`: a new node, and from here on `c` names it
-        target = ast.Name(str(name), _span(name))
-        value = ast.Binary(ast.AUGMENTED[str(op)], target, expr, _over(name, expr))
-        return ast.Assign(str(name), value, "", _over(name, expr), _span(name))
+        name, op, expr = c
+        target = ast.Name(name.value, _span(name))
+        value = ast.Binary(ast.AUGMENTED[op.value], target, expr, _over(name, expr))
+        return ast.Assign(name.value, value, "", _over(name, expr), _span(name))
 
-    def output(self, keyword, name):
-        return ast.Output(str(name), _span(name))
+    def output(self, c):
+        return ast.Output(c[1].value, _span(c[1]))
 
-    def def_(self, *items):
-        name, *params, body = _values(items)
-        return ast.Def(str(name), tuple(str(p) for p in params), body, _over(items[0], body))
+    def def_(self, c):
+        name, *params, body = _values(c)
+        return ast.Def(name.value, tuple(p.value for p in params), body, _over(c[0], body))
 
-    def grad(self, *items):
-        op, wrt, expr = _values(items)
-        return ast.Grad(str(op), str(wrt), expr, _over(items[0], expr), _span(wrt))
+    def grad(self, c):
+        op, wrt, expr = _values(c)
+        return ast.Grad(op.value, wrt.value, expr, _over(c[0], expr), _span(wrt))
 
-    def layer(self, keyword, name, eq, call):
-        return ast.Layer(str(name), call, _over(keyword, call))
+    def layer(self, c):
+        keyword, name, _, call = c
+        return ast.Layer(name.value, call, _over(keyword, call))
 
-    def train(self, keyword, *items):
-        options = tuple(a[1:] for a in _values(items))   # ("kwarg", name, value, span)
-        return ast.Train(options, _over(keyword, options[-1][1]))
+    def train(self, c):
+        options = tuple(a[1:] for a in _values(c[1:]))   # ("kwarg", name, value, span)
+        return ast.Train(options, _over(c[0], options[-1][1]))
 
-    def program(self, *items):
-        return tuple(i for i in items if not isinstance(i, Token))
+    def line(self, c):   # [statement,] end of line or ';'
+        return c[0] if len(c) == 2 else None
 
-    def condition(self, expr):
-        return expr
+    def lines(self, c):  # left-recursive: the list so far, and one more line
+        if len(c) == 1:
+            return [c[0]]
+        c[0].append(c[1])
+        return c[0]
+
+    def program(self, c):   # [lines] [statement]
+        statements = c[0] if c and type(c[0]) is list else []
+        if c and type(c[-1]) is not list:
+            statements.append(c[-1])
+        return tuple(st for st in statements if st is not None)
+
+    def condition(self, c):
+        return c[0]
 
 
 # `def` is a Python keyword; Lark looks the rule up by its grammar name.
 setattr(_ToAst, "def", _ToAst.def_)
 
 
-@lru_cache(maxsize=None)
-def _lark() -> Lark:
-    # The transformer runs inside the LALR parser as each rule is reduced: no parse tree is
-    # built and nothing recurses, however deep the input nests.
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                start=["program", "condition"], postlex=_BracketNewlines(),
+def lark_parser(lexer=FastLexer) -> Lark:
+    """The parser of programs and conditions. The transformer runs inside the LALR parser as
+    each rule is reduced: no parse tree is built and nothing recurses, however deep the input
+    nests. `lexer="contextual"` is Lark's own lexer, which FastLexer is tested and measured
+    against; FastLexer applies the bracket rule itself."""
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer=lexer,
+                start=["program", "condition"], postlex=None if lexer is FastLexer else BracketNewlines(),
                 keep_all_tokens=True, maybe_placeholders=False, transformer=_ToAst())
+
+
+_lark = lru_cache(maxsize=None)(lark_parser)
+
+
+@lru_cache(maxsize=None)
+def _driver() -> Driver:
+    return Driver(_lark())
 
 _TOKEN_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "end of line",
@@ -314,7 +343,7 @@ def parse_program(text: str, filename: str | None = None) -> ast.Program:
         raise BpError("the program is empty: write at least one assignment, such as `f = x * y`",
                       None, text, filename)
     try:
-        tree = _lark().parse(text, start="program")
+        tree = _driver().parse(text, "program")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, filename) from None
     return ast.Program(tree, text, filename)
@@ -326,6 +355,6 @@ def parse_condition(text: str):
     if not text.strip():
         raise BpError("expected an expression", Span(1, 1), text)
     try:
-        return _lark().parse(text, start="condition")
+        return _driver().parse(text, "condition")
     except UnexpectedInput as err:
         raise _syntax_error(err, text, None, program=False) from None
