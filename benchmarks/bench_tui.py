@@ -46,7 +46,6 @@ async def measure(session, keys: list[str], setup: tuple = ()) -> dict:
     paints: list[float] = []
     work = [0.0]
     original_display = app._display
-    original_step = app.action_step
 
     def display(screen, update):
         started = perf_counter()

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .collector import collector_paused
 from .lang import BpError
+
+if TYPE_CHECKING:
+    from .engine import Session
 
 __version__ = "0.1.0"
 __all__ = ["BpError", "Session", "load", "load_file", "op", "__version__"]

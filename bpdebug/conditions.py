@@ -7,7 +7,6 @@ true when it holds for any element.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np

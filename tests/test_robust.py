@@ -355,3 +355,11 @@ def test_a_signalling_nan_among_a_models_weights_loads_without_a_warning(tmp_pat
         warnings.simplefilter("error")
         s = load_model(str(_damaged(tmp_path, "mlp.onnx", damage)))
     assert np.isnan(s.graph.node("fc1.weight").value).sum() == 1
+
+
+def test_ops_takes_python_files_only(cli, tmp_path):
+    """Found by the fuzz campaign: `--ops examples/xor.csv` (text Python can compile) had no loader."""
+    data = tmp_path / "layers.csv"
+    data.write_text("x1,x2,y\n0,0,0\n")
+    code, _, err = cli("run", XOR, "--ops", data)
+    assert code == 2 and f"--ops takes files of Python (FILE.py); {data} is not one" in err, err

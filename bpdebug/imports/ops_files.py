@@ -2,6 +2,7 @@
 (their folder on sys.path), each error a BpError naming the file and line."""
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ def _run_file(path: str):
     if not file.is_file():
         raise BpError(f"cannot read {path}: " + ("it is a directory" if file.is_dir() else "no such file"),
                       filename=path)
+    if file.suffix not in importlib.machinery.SOURCE_SUFFIXES:    # Python has no loader for it
+        raise BpError(f"--ops takes files of Python (FILE.py); {path} is not one", filename=path)
     try:
         source = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:

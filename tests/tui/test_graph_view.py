@@ -9,7 +9,6 @@ from textual import events
 import bpdebug
 from bpdebug.tui.app import BpDebugApp
 from bpdebug.tui.widgets.graph_view import GraphView
-from bpdebug.tui.widgets.node_list import NodeList
 
 from .conftest import SEED, chain, load, screen_text
 

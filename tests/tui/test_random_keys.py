@@ -34,7 +34,7 @@ from bpdebug.tui.status import count_text, position
 from .conftest import EXAMPLES, log_text, screen_text
 
 EXAMPLES_DRIVEN = ("network_232.bp", "xor.bp")     # a network, and a program that trains
-KEYS_IN_SUITE = 600        # an example: 1,200 in all, about 30 s
+KEYS_IN_SUITE = 500        # an example: 1,000 in all, about 30 s
 BATCH = 25                 # keys posted before waiting for the screen
 PALETTE_KEYS = 3           # keys typed into the palette before Esc
 PALETTE_RACES = {"enter", "pageup", "pagedown"}     # see _press_until_quit
